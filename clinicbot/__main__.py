@@ -1,0 +1,5 @@
+"""Allow ``python -m clinicbot``."""
+
+from clinicbot.cli import main
+
+main()

@@ -1,0 +1,112 @@
+"""The command line: ``clinicbot`` (the window, or headless when there is none) and
+``clinicbot serve``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import filelock
+
+from clinicbot import __version__
+from clinicbot.config import Settings, load_settings
+from clinicbot.server import print_addresses, serve
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError("a port is 0 (any free port) to 65535")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="clinicbot",
+        description="The WhatsApp appointment desk of a small clinic. With no command it opens "
+        "the staff window (or serves headless and prints the address when there is no display).",
+    )
+    parser.add_argument("--version", action="version", version=f"clinicbot {__version__}")
+    _server_options(parser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    serve_cmd = commands.add_parser(
+        "serve", help="serve the staff API/UI and the webhook listener, headless"
+    )
+    _server_options(serve_cmd)
+    return parser
+
+
+def _server_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help="data directory (default: $CLINICBOT_DATA_DIR, else ./data in a "
+        "source checkout, else the user-data directory)",
+    )
+    parser.add_argument(
+        "--host", default=argparse.SUPPRESS, help="address of both listeners (default 127.0.0.1)"
+    )
+    parser.add_argument(
+        "--port",
+        type=_port,
+        default=argparse.SUPPRESS,
+        help="staff listener port (default 8750; 0 picks a free one)",
+    )
+    parser.add_argument(
+        "--webhook-port",
+        type=_port,
+        default=argparse.SUPPRESS,
+        help="webhook listener port (default 8751; 0 picks a free one)",
+    )
+    parser.add_argument(
+        "--demo",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="load the demo clinic into an empty database",
+    )
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    return load_settings(
+        data_dir=getattr(args, "data_dir", None),
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+        webhook_port=getattr(args, "webhook_port", None),
+    )
+
+
+def run_serve(settings: Settings, *, demo: bool) -> int:
+    lock = filelock.FileLock(settings.lock_path)
+    try:
+        lock.acquire(timeout=0)
+    except filelock.Timeout:
+        print(
+            f"clinicbot: another clinicbot is already running on {settings.data_dir}.\n"
+            "Close it first, or start this one with another --data-dir.",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        print(f"clinicbot {__version__}: data in {settings.data_dir}", flush=True)
+        asyncio.run(serve(settings, demo=demo, on_ready=print_addresses))
+    finally:
+        lock.release()
+    print("clinicbot: stopped", flush=True)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    args = build_parser().parse_args(argv)
+    settings = _settings(args)
+    demo = bool(getattr(args, "demo", False))
+    # The desktop window arrives with the staff app; until then, and whenever there is no
+    # display, `clinicbot` serves headless and prints the address.
+    sys.exit(run_serve(settings, demo=demo))

@@ -1,0 +1,126 @@
+"""Settings: built once by the entry point from arguments and the environment, then passed down."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "clinicbot"
+DEFAULT_API_BASE = "https://graph.facebook.com/v25.0"
+DEFAULT_ALLOWED_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+ENV_PREFIX = "CLINICBOT_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app needs to know about its surroundings."""
+
+    data_dir: Path
+    staff_token: str
+    host: str = "127.0.0.1"
+    port: int = 8750
+    webhook_port: int = 8751
+    allowed_hosts: tuple[str, ...] = DEFAULT_ALLOWED_HOSTS
+    whatsapp_app_secret: str | None = None
+    whatsapp_verify_token: str | None = None
+    whatsapp_access_token: str | None = None
+    whatsapp_phone_number_id: str | None = None
+    whatsapp_api_base: str = DEFAULT_API_BASE
+    relay_url: str | None = None
+    relay_token: str | None = None
+    reader_threads: int = field(default=3)
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "clinicbot.db"
+
+    @property
+    def sessions_dir(self) -> Path:
+        return self.data_dir / "sessions"
+
+    @property
+    def lock_path(self) -> Path:
+        return self.data_dir / "clinicbot.lock"
+
+
+def source_checkout_root() -> Path | None:
+    """The checkout this package runs from, if it runs from one (not installed, not frozen)."""
+    if getattr(sys, "frozen", False):
+        return None
+    root = Path(__file__).resolve().parent.parent
+    if (root / "pyproject.toml").is_file() and (root / ".git").exists():
+        return root
+    return None
+
+
+def default_data_dir() -> Path:
+    root = source_checkout_root()
+    if root is not None:
+        return root / "data"
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def load_staff_token(data_dir: Path, env: Mapping[str, str]) -> str:
+    """The token from the environment, else the one kept in ``<data>/staff_token`` (made once)."""
+    from_env = env.get(ENV_PREFIX + "STAFF_TOKEN", "").strip()
+    if from_env:
+        return from_env
+    path = data_dir / "staff_token"
+    if path.is_file():
+        kept = path.read_text(encoding="utf-8").strip()
+        if kept:
+            return kept
+    token = secrets.token_urlsafe(32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(token + "\n")
+    return token
+
+
+def _env(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(ENV_PREFIX + name, "").strip()
+    return value or None
+
+
+def load_settings(
+    env: Mapping[str, str] | None = None,
+    *,
+    data_dir: Path | None = None,
+    host: str | None = None,
+    port: int | None = None,
+    webhook_port: int | None = None,
+) -> Settings:
+    """Settings from command-line values (first), then the environment, then defaults."""
+    env = os.environ if env is None else env
+    chosen_dir = data_dir or (Path(d) if (d := _env(env, "DATA_DIR")) else default_data_dir())
+    chosen_dir = chosen_dir.expanduser().resolve()
+    chosen_dir.mkdir(parents=True, exist_ok=True)
+    hosts = _env(env, "ALLOWED_HOSTS")
+    return Settings(
+        data_dir=chosen_dir,
+        staff_token=load_staff_token(chosen_dir, env),
+        host=host or _env(env, "HOST") or "127.0.0.1",
+        port=port if port is not None else int(_env(env, "PORT") or 8750),
+        webhook_port=(
+            webhook_port if webhook_port is not None else int(_env(env, "WEBHOOK_PORT") or 8751)
+        ),
+        allowed_hosts=(
+            tuple(h.strip().lower() for h in hosts.split(",") if h.strip())
+            if hosts
+            else DEFAULT_ALLOWED_HOSTS
+        ),
+        whatsapp_app_secret=_env(env, "WHATSAPP_APP_SECRET"),
+        whatsapp_verify_token=_env(env, "WHATSAPP_VERIFY_TOKEN"),
+        whatsapp_access_token=_env(env, "WHATSAPP_ACCESS_TOKEN"),
+        whatsapp_phone_number_id=_env(env, "WHATSAPP_PHONE_NUMBER_ID"),
+        whatsapp_api_base=_env(env, "WHATSAPP_API_BASE") or DEFAULT_API_BASE,
+        relay_url=_env(env, "RELAY_URL"),
+        relay_token=_env(env, "RELAY_TOKEN"),
+    )

@@ -1,0 +1,146 @@
+"""Run the app: migrate, open the database, and serve both listeners in one event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import uvicorn
+from litestar.types import ASGIApp
+
+from clinicbot.config import Settings
+from clinicbot.db import Database, connect, migrate
+from clinicbot.db.database import transaction
+from clinicbot.resources import ui_dir
+from clinicbot.web.staff import create_staff_app
+from clinicbot.web.webhook import create_webhook_app
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Addresses:
+    staff_url: str
+    webhook_url: str
+
+
+class _Server(uvicorn.Server):
+    """uvicorn.Server that leaves signals to us: two servers share one process."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket; port 0 picks a free one."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host.strip("[]"), port))
+    except OSError as exc:
+        sock.close()
+        raise SystemExit(f"clinicbot: cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
+
+
+def url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def prepare_database(path: Path, *, demo: bool, settings: Settings) -> None:
+    """Migrate forward; with ``demo``, fill an empty database with the demo clinic."""
+    conn = connect(path)
+    try:
+        applied = migrate(conn)
+        if applied:
+            log.info("applied migrations: %s", ", ".join(applied))
+        if demo:
+            from clinicbot.demo import load_demo
+
+            with transaction(conn):
+                if conn.execute("SELECT count(*) FROM clinics").fetchone()[0] == 0:
+                    load_demo(
+                        conn, datetime.now(UTC), phone_number_id=settings.whatsapp_phone_number_id
+                    )
+    finally:
+        conn.close()
+
+
+async def serve(
+    settings: Settings,
+    *,
+    demo: bool = False,
+    on_ready: Callable[[Addresses], None] | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Serve until SIGINT/SIGTERM (or ``stop`` is set), then finish in-flight work and close."""
+    prepare_database(settings.db_path, demo=demo, settings=settings)
+    db = Database(settings.db_path, readers=settings.reader_threads)
+    staff_sock = bind(settings.host, settings.port)
+    webhook_sock = bind(settings.host, settings.webhook_port)
+    servers = [
+        _server(create_staff_app(settings, db, ui_dir=ui_dir())),
+        _server(create_webhook_app(settings)),
+    ]
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+            loop.add_signal_handler(sig, stop.set)
+    tasks = [
+        asyncio.create_task(servers[0].serve(sockets=[staff_sock])),
+        asyncio.create_task(servers[1].serve(sockets=[webhook_sock])),
+    ]
+    try:
+        while not all(s.started for s in servers):
+            if any(t.done() for t in tasks):
+                break
+            await asyncio.sleep(0.01)
+        if all(s.started for s in servers) and on_ready is not None:
+            on_ready(_addresses(settings.host, staff_sock, webhook_sock))
+        waiter = asyncio.create_task(stop.wait())
+        await asyncio.wait([*tasks, waiter], return_when=asyncio.FIRST_COMPLETED)
+        waiter.cancel()
+    finally:
+        for s in servers:
+            s.should_exit = True
+        await asyncio.gather(*tasks, return_exceptions=True)
+        db.close()
+
+
+def _server(app: ASGIApp) -> _Server:
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        server_header=False,
+        timeout_graceful_shutdown=10,
+    )
+    return _Server(config)
+
+
+def _addresses(host: str, staff: socket.socket, webhook: socket.socket) -> Addresses:
+    shown = url_host(host)
+    return Addresses(
+        staff_url=f"http://{shown}:{staff.getsockname()[1]}/",
+        webhook_url=f"http://{shown}:{webhook.getsockname()[1]}/webhooks/whatsapp",
+    )
+
+
+def print_addresses(addresses: Addresses) -> None:
+    print(f"clinicbot staff:   {addresses.staff_url}", flush=True)
+    print(f"clinicbot webhook: {addresses.webhook_url}", flush=True)
+    sys.stdout.flush()

@@ -1,0 +1,67 @@
+"""Domain errors turned into HTTP, in one place: 400 with the field, 404, 409."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from typing import Any
+
+from litestar import MediaType, Request, Response
+
+from clinicbot.errors import ClinicError, Conflict, InvalidInput, NotFound
+
+log = logging.getLogger(__name__)
+
+STATUS = {NotFound: 404, InvalidInput: 400, Conflict: 409}
+
+
+def _body(status: int, detail: str, field: str | None) -> dict[str, object]:
+    body: dict[str, object] = {"status_code": status, "detail": detail}
+    if field:
+        body["extra"] = [{"key": field, "message": detail}]
+    return body
+
+
+def clinic_error(_: Request[Any, Any, Any], exc: Exception) -> Response[object]:
+    assert isinstance(exc, ClinicError)
+    status = next(code for cls, code in STATUS.items() if isinstance(exc, cls))
+    return Response(
+        _body(status, exc.message, exc.field), status_code=status, media_type=MediaType.JSON
+    )
+
+
+_UNAVAILABLE = ("locked", "busy", "disk", "full", "readonly", "unable to open")
+
+
+def database_unavailable(_: Request[Any, Any, Any], exc: Exception) -> Response[object]:
+    """Another program holds the database, or the disk is full: say so; nothing was written."""
+    text = str(exc).lower()
+    if not any(word in text for word in _UNAVAILABLE):
+        log.error("database error", exc_info=exc)
+        return Response(
+            _body(500, "Internal error.", None), status_code=500, media_type=MediaType.JSON
+        )
+    log.warning("database unavailable: %s", exc)
+    return Response(
+        _body(503, f"The database cannot be written just now ({text}); nothing was changed.", None),
+        status_code=503,
+        media_type=MediaType.JSON,
+        headers={"Retry-After": "2"},
+    )
+
+
+def integrity_error(_: Request[Any, Any, Any], exc: Exception) -> Response[object]:
+    """A constraint the services did not foresee: a conflict, never a 500."""
+    log.warning("integrity error: %s", exc)
+    return Response(
+        _body(409, "That change conflicts with existing records.", None),
+        status_code=409,
+        media_type=MediaType.JSON,
+    )
+
+
+EXCEPTION_HANDLERS = {
+    ClinicError: clinic_error,
+    sqlite3.IntegrityError: integrity_error,
+    sqlite3.OperationalError: database_unavailable,
+}
