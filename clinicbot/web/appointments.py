@@ -19,7 +19,15 @@ from clinicbot.domain import (
 )
 from clinicbot.services import booking
 from clinicbot.store import appointments as store
-from clinicbot.web.params import ClinicFilter, Clock, IdPath, Offset
+from clinicbot.web.params import (
+    NOT_FOUND,
+    READ_ERRORS,
+    WRITE_ERRORS,
+    ClinicFilter,
+    Clock,
+    IdPath,
+    Offset,
+)
 
 DateFilter = Annotated[date | None, Parameter(description="clinic-local day, YYYY-MM-DD")]
 
@@ -28,7 +36,7 @@ class AppointmentController(Controller):
     path = "/appointments"
     tags = ["appointments"]
 
-    @post()
+    @post(responses=WRITE_ERRORS)
     async def book_appointment(
         self, db: Database, clock: Clock, data: AppointmentCreate
     ) -> Appointment:
@@ -62,18 +70,18 @@ class AppointmentController(Controller):
             offset=offset,
         )
 
-    @get("/{appointment_id:str}")
+    @get("/{appointment_id:str}", responses=NOT_FOUND)
     async def get_appointment(self, db: Database, appointment_id: IdPath) -> Appointment:
         return await db.read(store.get_appointment, appointment_id)
 
-    @patch("/{appointment_id:str}")
+    @patch("/{appointment_id:str}", responses=WRITE_ERRORS)
     async def update_appointment(
         self, db: Database, clock: Clock, appointment_id: IdPath, data: AppointmentUpdate
     ) -> Appointment:
         """Change the status (any status: corrections are audited), move it, or edit notes."""
         return await db.write(booking.update_appointment, appointment_id, data, clock())
 
-    @get("/{appointment_id:str}/events")
+    @get("/{appointment_id:str}/events", responses=READ_ERRORS)
     async def appointment_events(
         self, db: Database, appointment_id: IdPath
     ) -> list[AppointmentEvent]:

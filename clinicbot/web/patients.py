@@ -16,7 +16,16 @@ from clinicbot.services import patients as services
 from clinicbot.store import appointments as appointment_store
 from clinicbot.store import patients as store
 from clinicbot.store.clinics import get_clinic, list_clinics
-from clinicbot.web.params import ClinicFilter, Clock, IdPath, Limit, Offset
+from clinicbot.web.params import (
+    NOT_FOUND,
+    READ_ERRORS,
+    WRITE_ERRORS,
+    ClinicFilter,
+    Clock,
+    IdPath,
+    Limit,
+    Offset,
+)
 
 SearchText = Annotated[
     str | None,
@@ -50,7 +59,7 @@ class PatientController(Controller):
     path = "/patients"
     tags = ["patients"]
 
-    @post()
+    @post(responses=WRITE_ERRORS)
     async def create_patient(self, db: Database, clock: Clock, data: PatientCreate) -> Patient:
         """A new patient; the phone is stored in E.164. 409 if the clinic already has it."""
         return await db.write(services.create_patient, data, clock())
@@ -67,31 +76,31 @@ class PatientController(Controller):
         """Patients by name; ``q`` finds a name or phone fragment ("sharma", "98765")."""
         return await db.read(store.list_patients, clinic_id, q=q, limit=limit, offset=offset)
 
-    @get("/{patient_id:str}")
+    @get("/{patient_id:str}", responses=NOT_FOUND)
     async def get_patient(self, db: Database, patient_id: IdPath) -> Patient:
         return await db.read(store.get_patient, patient_id)
 
-    @get("/by-phone/{phone:str}")
+    @get("/by-phone/{phone:str}", responses=READ_ERRORS)
     async def get_patient_by_phone(
         self, db: Database, phone: PhonePath, clinic_id: ClinicFilter = None
     ) -> Patient:
         """The patient with this phone, in any form (``98765 43210``, ``+91…``)."""
         return await db.read(_by_phone, phone, clinic_id)
 
-    @patch("/{patient_id:str}")
+    @patch("/{patient_id:str}", responses=WRITE_ERRORS)
     async def update_patient(
         self, db: Database, clock: Clock, patient_id: IdPath, data: PatientUpdate
     ) -> Patient:
         return await db.write(services.update_patient, patient_id, data, clock())
 
-    @get("/{patient_id:str}/appointments")
+    @get("/{patient_id:str}/appointments", responses=READ_ERRORS)
     async def patient_appointments(
         self, db: Database, patient_id: IdPath, limit: Limit = 50, offset: Offset = 0
     ) -> list[PatientAppointment]:
         """The patient's history, newest first, each naming the doctor."""
         return await db.read(_history, patient_id, limit, offset)
 
-    @get("/stats/clinic/{clinic_id:str}")
+    @get("/stats/clinic/{clinic_id:str}", responses=READ_ERRORS)
     async def clinic_stats(self, db: Database, clock: Clock, clinic_id: IdPath) -> ClinicStats:
         """Patients (total, new this month, active) and appointments, with the no-show rate."""
         return await db.read(services.clinic_stats, clinic_id, clock())

@@ -31,7 +31,15 @@ from clinicbot.domain import (
 from clinicbot.services import booking
 from clinicbot.services import setup as services
 from clinicbot.store import clinics as store
-from clinicbot.web.params import ClinicFilter, Clock, IdPath
+from clinicbot.web.params import (
+    NOT_FOUND,
+    READ_ERRORS,
+    WRITE_ERRORS,
+    ClinicFilter,
+    Clock,
+    IdPath,
+    errors,
+)
 
 
 class ClinicController(Controller):
@@ -42,15 +50,15 @@ class ClinicController(Controller):
     async def list_clinics(self, db: Database) -> list[Clinic]:
         return await db.read(store.list_clinics)
 
-    @post()
+    @post(responses=WRITE_ERRORS)
     async def create_clinic(self, db: Database, clock: Clock, data: ClinicCreate) -> Clinic:
         return await db.write(services.create_clinic, data, clock())
 
-    @get("/{clinic_id:str}")
+    @get("/{clinic_id:str}", responses=NOT_FOUND)
     async def get_clinic(self, db: Database, clinic_id: IdPath) -> Clinic:
         return await db.read(store.get_clinic, clinic_id)
 
-    @patch("/{clinic_id:str}")
+    @patch("/{clinic_id:str}", responses=WRITE_ERRORS)
     async def update_clinic(
         self, db: Database, clock: Clock, clinic_id: IdPath, data: ClinicUpdate
     ) -> Clinic:
@@ -65,21 +73,21 @@ class DoctorController(Controller):
     async def list_doctors(self, db: Database, clinic_id: ClinicFilter = None) -> list[Doctor]:
         return await db.read(store.list_doctors, clinic_id)
 
-    @post()
+    @post(responses=WRITE_ERRORS)
     async def create_doctor(self, db: Database, clock: Clock, data: DoctorCreate) -> Doctor:
         return await db.write(services.create_doctor, data, clock())
 
-    @get("/{doctor_id:str}")
+    @get("/{doctor_id:str}", responses=NOT_FOUND)
     async def get_doctor(self, db: Database, doctor_id: IdPath) -> Doctor:
         return await db.read(store.get_doctor, doctor_id)
 
-    @patch("/{doctor_id:str}")
+    @patch("/{doctor_id:str}", responses=WRITE_ERRORS)
     async def update_doctor(
         self, db: Database, clock: Clock, doctor_id: IdPath, data: DoctorUpdate
     ) -> Doctor:
         return await db.write(services.update_doctor, doctor_id, data, clock())
 
-    @get("/{doctor_id:str}/slots")
+    @get("/{doctor_id:str}/slots", responses=READ_ERRORS)
     async def doctor_slots(
         self,
         db: Database,
@@ -101,15 +109,15 @@ class ServiceController(Controller):
     async def list_services(self, db: Database, clinic_id: ClinicFilter = None) -> list[Service]:
         return await db.read(store.list_services, clinic_id)
 
-    @post()
+    @post(responses=WRITE_ERRORS)
     async def create_service(self, db: Database, clock: Clock, data: ServiceCreate) -> Service:
         return await db.write(services.create_service, data, clock())
 
-    @get("/{service_id:str}")
+    @get("/{service_id:str}", responses=NOT_FOUND)
     async def get_service(self, db: Database, service_id: IdPath) -> Service:
         return await db.read(store.get_service, service_id)
 
-    @patch("/{service_id:str}")
+    @patch("/{service_id:str}", responses=WRITE_ERRORS)
     async def update_service(
         self, db: Database, clock: Clock, service_id: IdPath, data: ServiceUpdate
     ) -> Service:
@@ -126,21 +134,21 @@ class WorkingHoursController(Controller):
     ) -> list[WorkingHours]:
         return await db.read(store.list_working_hours, clinic_id=clinic_id, doctor_id=doctor_id)
 
-    @post()
+    @post(responses=WRITE_ERRORS)
     async def create_working_hours(self, db: Database, data: WorkingHoursCreate) -> WorkingHours:
         return await db.write(services.create_working_hours, data)
 
-    @get("/{hours_id:str}")
+    @get("/{hours_id:str}", responses=NOT_FOUND)
     async def get_working_hours(self, db: Database, hours_id: IdPath) -> WorkingHours:
         return await db.read(store.get_working_hours, hours_id)
 
-    @patch("/{hours_id:str}")
+    @patch("/{hours_id:str}", responses=WRITE_ERRORS)
     async def update_working_hours(
         self, db: Database, hours_id: IdPath, data: WorkingHoursUpdate
     ) -> WorkingHours:
         return await db.write(services.update_working_hours, hours_id, data)
 
-    @delete("/{hours_id:str}")
+    @delete("/{hours_id:str}", responses=errors(404, 503))
     async def delete_working_hours(self, db: Database, hours_id: IdPath) -> None:
         await db.write(services.delete_working_hours, hours_id)
 
@@ -156,20 +164,20 @@ class TimeOffController(Controller):
         """Leave and holidays; with ``doctor_id``, that doctor's leave and the clinic's holidays."""
         return await db.read(store.list_time_off, clinic_id=clinic_id, doctor_id=doctor_id)
 
-    @post()
+    @post(responses=WRITE_ERRORS)
     async def create_time_off(self, db: Database, data: TimeOffCreate) -> TimeOff:
         return await db.write(services.create_time_off, data)
 
-    @get("/{time_off_id:str}")
+    @get("/{time_off_id:str}", responses=NOT_FOUND)
     async def get_time_off(self, db: Database, time_off_id: IdPath) -> TimeOff:
         return await db.read(store.get_time_off, time_off_id)
 
-    @patch("/{time_off_id:str}")
+    @patch("/{time_off_id:str}", responses=WRITE_ERRORS)
     async def update_time_off(
         self, db: Database, time_off_id: IdPath, data: TimeOffUpdate
     ) -> TimeOff:
         return await db.write(services.update_time_off, time_off_id, data)
 
-    @delete("/{time_off_id:str}")
+    @delete("/{time_off_id:str}", responses=errors(404, 503))
     async def delete_time_off(self, db: Database, time_off_id: IdPath) -> None:
         await db.write(services.delete_time_off, time_off_id)
