@@ -96,6 +96,7 @@ class _Writer(threading.Thread):
             self._commit(batch)
             if stop:
                 break
+        self.conn.execute("PRAGMA optimize")  # keeps the query planner's statistics fresh
         self.conn.close()
 
     def _commit(self, batch: list[_Job]) -> None:

@@ -115,7 +115,7 @@ def _core(db: sqlite_utils.Database) -> None:
             is_active INTEGER NOT NULL DEFAULT 1,
             UNIQUE (clinic_id, phone)
         );
-        CREATE INDEX patients_clinic_name ON patients(clinic_id, name);
+        CREATE INDEX patients_clinic_name ON patients(clinic_id, name COLLATE NOCASE, id);
         CREATE INDEX patients_clinic_created ON patients(clinic_id, created_at);
         CREATE INDEX patients_clinic_last_visit ON patients(clinic_id, last_visit_date);
         CREATE VIRTUAL TABLE patients_fts USING fts5(

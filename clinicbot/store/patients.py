@@ -49,14 +49,21 @@ def list_patients(
 ) -> list[Patient]:
     """A page of patients by name; with ``q``, those whose name or phone contains it."""
     terms = search_terms(q) if q else ""
-    where = ["(? IS NULL OR p.clinic_id = ?)"]
-    args: list[object] = [clinic_id, clinic_id]
+    where: list[str] = ["1"]
+    args: list[object] = []
     source = "patients p"
     if len(terms) >= _FTS_MIN:
-        source = "patients_fts f JOIN patients p ON p.rowid = f.rowid"
-        where.append("patients_fts MATCH ?")
+        # The trigram index drives: CROSS JOIN fixes the join order, so SQLite never walks
+        # the name index testing MATCH row by row (seconds at 100,000 patients).
+        source = (
+            "(SELECT rowid AS rid FROM patients_fts WHERE patients_fts MATCH ?) hits"
+            " CROSS JOIN patients p ON p.rowid = hits.rid"
+        )
         args.append(_fts_phrase(terms))
-    elif terms:
+    if clinic_id is not None:  # spelled out, not "? IS NULL OR …", so the index applies
+        where.append("p.clinic_id = ?")
+        args.append(clinic_id)
+    if terms and len(terms) < _FTS_MIN:
         # Too short for the trigram index: a prefix of a name word, or of the national number.
         pattern = terms.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         where.append(
