@@ -116,8 +116,10 @@ def _core(db: sqlite_utils.Database) -> None:
             UNIQUE (clinic_id, phone)
         );
         CREATE INDEX patients_clinic_name ON patients(clinic_id, name COLLATE NOCASE, id);
-        CREATE INDEX patients_clinic_created ON patients(clinic_id, created_at);
-        CREATE INDEX patients_clinic_last_visit ON patients(clinic_id, last_visit_date);
+        -- Covering indexes for the clinic statistics (active records, new this month, active).
+        CREATE INDEX patients_clinic_created ON patients(clinic_id, is_active, created_at);
+        CREATE INDEX patients_clinic_last_visit
+            ON patients(clinic_id, is_active, last_visit_date);
         CREATE VIRTUAL TABLE patients_fts USING fts5(
             name, phone, whatsapp_name,
             content='patients', content_rowid='rowid', tokenize='trigram'
