@@ -32,6 +32,11 @@ def normalize_phone(raw: str, country: str = "IN", *, field: str = "phone") -> s
 
 def mask_phone(phone: str) -> str:
     """For logs: keep the country code and the last two digits, nothing else."""
-    if len(phone) <= 5:
+    try:
+        prefix = "+" + str(phonenumbers.parse(phone).country_code)
+    except phonenumbers.NumberParseException:
         return "*" * len(phone)
-    return phone[:3] + "*" * (len(phone) - 5) + phone[-2:]
+    hidden = len(phone) - len(prefix) - 2
+    if hidden < 2:
+        return "*" * len(phone)
+    return prefix + "*" * hidden + phone[-2:]

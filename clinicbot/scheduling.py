@@ -1,11 +1,16 @@
-"""Free slots and booking rules, as pure functions: no I/O, no clock (``now`` is an argument)."""
+"""Free slots and booking rules, as pure functions: no I/O, no clock (``now`` is an argument).
+
+Arithmetic and comparisons happen in UTC: adding minutes to a zone-aware datetime moves the
+wall clock, and two datetimes of one zone compare by wall clock, both wrong on the days a
+daylight-saving zone changes its clocks. Results come back in the clinic's zone.
+"""
 
 from __future__ import annotations
 
 from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from clinicbot.domain import BookingRules
@@ -25,7 +30,16 @@ class DaySchedule:
     taken: Sequence[Span] = ()  # appointments that hold a slot
 
     def busy(self) -> list[Span]:
-        return sorted([*self.off, *self.taken])
+        return _utc_sorted([*self.off, *self.taken])
+
+
+def _utc_sorted(spans: Sequence[Span]) -> list[Span]:
+    return sorted((a.astimezone(UTC), b.astimezone(UTC)) for a, b in spans)
+
+
+def shift(moment: datetime, minutes: int) -> datetime:
+    """``moment`` plus real minutes, kept in its own zone."""
+    return (moment.astimezone(UTC) + timedelta(minutes=minutes)).astimezone(moment.tzinfo)
 
 
 def parse_clock(text: str) -> time | None:
@@ -37,13 +51,15 @@ def parse_clock(text: str) -> time | None:
 
 
 def local_dt(day: date, clock: str, tz: ZoneInfo) -> datetime:
+    """The instant a wall-clock time names, in UTC (a time skipped by DST moves forward)."""
     parsed = parse_clock(clock)
     if parsed is None:
-        return datetime.combine(day + timedelta(days=1), time(0), tz)
-    return datetime.combine(day, parsed, tz)
+        return datetime.combine(day + timedelta(days=1), time(0), tz).astimezone(UTC)
+    return datetime.combine(day, parsed, tz).astimezone(UTC)
 
 
 def working_spans(schedule: DaySchedule) -> list[Span]:
+    """The day's working intervals as UTC spans, in order."""
     spans = [
         (local_dt(schedule.day, start, schedule.tz), local_dt(schedule.day, end, schedule.tz))
         for start, end in schedule.working
@@ -52,14 +68,14 @@ def working_spans(schedule: DaySchedule) -> list[Span]:
 
 
 def _overlaps_any(start: datetime, end: datetime, busy_sorted: Sequence[Span]) -> bool:
-    # busy_sorted is sorted by start; only spans starting before `end` can overlap.
+    # All UTC; busy_sorted is sorted by start, so only spans starting before `end` overlap.
     i = bisect_left(busy_sorted, end, key=lambda span: span[0])
     return any(b_end > start for _, b_end in busy_sorted[:i])
 
 
 def booking_window(rules: BookingRules, now: datetime, tz: ZoneInfo) -> tuple[datetime, date]:
     """The earliest start a patient may book, and the last day they may book on."""
-    earliest = now + timedelta(minutes=rules.min_notice_minutes)
+    earliest = now.astimezone(UTC) + timedelta(minutes=rules.min_notice_minutes)
     last_day = now.astimezone(tz).date() + timedelta(days=rules.horizon_days)
     return earliest, last_day
 
@@ -82,7 +98,7 @@ def free_slots(
         while start + duration <= work_end:
             end = start + duration
             if start >= earliest and not _overlaps_any(start, end, busy):
-                slots.append((start, end))
+                slots.append((start.astimezone(schedule.tz), end.astimezone(schedule.tz)))
             start += step
     return slots
 
@@ -103,9 +119,10 @@ def booking_problem(
     Staff may book at any minute and at short notice (a walk-in); a patient booking by
     WhatsApp also has to respect the clinic's minimum notice and horizon.
     """
+    start, end = start.astimezone(UTC), end.astimezone(UTC)
     if not any(ws <= start and end <= we for ws, we in working_spans(schedule)):
         return "The doctor is not working at that time."
-    if _overlaps_any(start, end, sorted(schedule.off)):
+    if _overlaps_any(start, end, _utc_sorted(schedule.off)):
         return "The doctor is away then (leave or a clinic holiday)."
     if patient_rules:
         earliest, last_day = booking_window(rules, now, schedule.tz)
@@ -119,7 +136,7 @@ def booking_problem(
 
 
 def is_taken(start: datetime, end: datetime, schedule: DaySchedule) -> bool:
-    return _overlaps_any(start, end, sorted(schedule.taken))
+    return _overlaps_any(start.astimezone(UTC), end.astimezone(UTC), _utc_sorted(schedule.taken))
 
 
 def parse_when(text: str, tz: ZoneInfo, *, field: str = "starts_at") -> datetime:

@@ -28,6 +28,7 @@ from clinicbot.scheduling import (
     from_ts,
     is_taken,
     parse_when,
+    shift,
 )
 from clinicbot.services.patients import get_or_create_patient, update_patient_stats
 from clinicbot.store import appointments as store
@@ -113,7 +114,7 @@ def _check_time(
 
 def _times(clinic: Clinic, start: datetime, minutes: int) -> dict[str, object]:
     local = start.astimezone(ZoneInfo(clinic.timezone))
-    end = local + timedelta(minutes=minutes)
+    end = shift(local, minutes)
     return {
         "starts_at": local.isoformat(),
         "ends_at": end.isoformat(),
@@ -143,7 +144,7 @@ def book(
     times = _times(clinic, start, service.duration_minutes)
     if patient_rules is None:
         patient_rules = data.source == Source.WHATSAPP
-    span = (start, start + timedelta(minutes=service.duration_minutes))
+    span = (start, shift(start, service.duration_minutes))
     _check_time(conn, clinic, doctor, span, now, patient_rules=patient_rules)
 
     phone = (
@@ -169,7 +170,7 @@ def book(
             "doctor_id": doctor.id,
             "service_id": service.id,
             "patient_id": patient.id,
-            "patient_name": (data.patient_name or patient.name).strip(),
+            "patient_name": (data.patient_name or "").strip() or patient.name,
             "patient_phone": phone or patient.phone,
             **times,
             "status": Status.CONFIRMED.value,
@@ -209,9 +210,12 @@ def set_status(
         return current
     correction = status not in NORMAL_TRANSITIONS[current.status]
     at = stamp(now)
-    values: dict[str, object] = {"status": status.value, "updated_at": at}
-    if status == Status.CANCELLED:
-        values["cancellation_reason"] = reason
+    values: dict[str, object] = {
+        "status": status.value,
+        "updated_at": at,
+        # A reason belongs to a cancellation; bringing the appointment back clears it.
+        "cancellation_reason": reason if status == Status.CANCELLED else None,
+    }
     store.update_appointment(conn, appointment_id, values)
     store.add_event(
         conn,
@@ -248,7 +252,7 @@ def reschedule(
     clinic = setup.get_clinic(conn, current.clinic_id)
     doctor, service = _offering(conn, clinic, doctor_id or current.doctor_id, current.service_id)
     start = parse_when(starts_at, ZoneInfo(clinic.timezone))
-    span = (start, start + timedelta(minutes=service.duration_minutes))
+    span = (start, shift(start, service.duration_minutes))
     _check_time(
         conn, clinic, doctor, span, now, patient_rules=patient_rules, ignore_id=appointment_id
     )
