@@ -51,17 +51,20 @@ def parse_clock(text: str) -> time | None:
 
 
 def local_dt(day: date, clock: str, tz: ZoneInfo) -> datetime:
-    """The instant a wall-clock time names, in UTC (a time skipped by DST moves forward)."""
+    """The instant a wall-clock time names, in ``tz`` (a time skipped by DST moves forward)."""
     parsed = parse_clock(clock)
     if parsed is None:
-        return datetime.combine(day + timedelta(days=1), time(0), tz).astimezone(UTC)
-    return datetime.combine(day, parsed, tz).astimezone(UTC)
+        naive = datetime.combine(day + timedelta(days=1), time(0))
+    else:
+        naive = datetime.combine(day, parsed)
+    return naive.replace(tzinfo=tz).astimezone(UTC).astimezone(tz)
 
 
 def working_spans(schedule: DaySchedule) -> list[Span]:
     """The day's working intervals as UTC spans, in order."""
+    day, tz = schedule.day, schedule.tz
     spans = [
-        (local_dt(schedule.day, start, schedule.tz), local_dt(schedule.day, end, schedule.tz))
+        (local_dt(day, start, tz).astimezone(UTC), local_dt(day, end, tz).astimezone(UTC))
         for start, end in schedule.working
     ]
     return sorted(s for s in spans if s[0] < s[1])

@@ -70,7 +70,9 @@ def prepare_database(path: Path, *, demo: bool, settings: Settings) -> None:
             from clinicbot.demo import load_demo
 
             with transaction(conn):
-                if conn.execute("SELECT count(*) FROM clinics").fetchone()[0] == 0:
+                if conn.execute("SELECT count(*) FROM clinics").fetchone()[0]:
+                    log.info("--demo: the database already has a clinic; left as it is")
+                else:
                     load_demo(
                         conn, datetime.now(UTC), phone_number_id=settings.whatsapp_phone_number_id
                     )
