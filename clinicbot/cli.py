@@ -93,6 +93,8 @@ def run_serve(settings: Settings, *, demo: bool) -> int:
         return 1
     try:
         print(f"clinicbot {__version__}: data in {settings.data_dir}", flush=True)
+        if settings.token_file is not None:
+            print(f"clinicbot: the staff API token is in {settings.token_file}", flush=True)
         asyncio.run(serve(settings, demo=demo, on_ready=print_addresses))
     finally:
         lock.release()

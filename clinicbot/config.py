@@ -35,6 +35,7 @@ class Settings:
     relay_url: str | None = None
     relay_token: str | None = None
     reader_threads: int = field(default=3)
+    token_from_file: bool = True
 
     @property
     def db_path(self) -> Path:
@@ -47,6 +48,12 @@ class Settings:
     @property
     def lock_path(self) -> Path:
         return self.data_dir / "clinicbot.lock"
+
+    @property
+    def token_file(self) -> Path | None:
+        """Where the staff token is kept, unless it came from the environment."""
+        path = self.data_dir / "staff_token"
+        return path if self.token_from_file else None
 
 
 def source_checkout_root() -> Path | None:
@@ -104,6 +111,7 @@ def load_settings(
     chosen_dir.mkdir(parents=True, exist_ok=True)
     hosts = _env(env, "ALLOWED_HOSTS")
     return Settings(
+        token_from_file=_env(env, "STAFF_TOKEN") is None,
         data_dir=chosen_dir,
         staff_token=load_staff_token(chosen_dir, env),
         host=host or _env(env, "HOST") or "127.0.0.1",
