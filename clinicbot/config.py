@@ -91,6 +91,13 @@ def load_staff_token(data_dir: Path, env: Mapping[str, str]) -> str:
     return token
 
 
+def allowed_hosts(extra: str | None) -> tuple[str, ...]:
+    """The loopback names, plus any listed (a second PC on the clinic's LAN): extra names
+    never take localhost away, so the window on this PC keeps working whatever is set."""
+    names = [*DEFAULT_ALLOWED_HOSTS, *(h.strip().lower() for h in (extra or "").split(","))]
+    return tuple(dict.fromkeys(n for n in names if n))
+
+
 def _env(env: Mapping[str, str], name: str) -> str | None:
     value = env.get(ENV_PREFIX + name, "").strip()
     return value or None
@@ -119,11 +126,7 @@ def load_settings(
         webhook_port=(
             webhook_port if webhook_port is not None else int(_env(env, "WEBHOOK_PORT") or 8751)
         ),
-        allowed_hosts=(
-            tuple(h.strip().lower() for h in hosts.split(",") if h.strip())
-            if hosts
-            else DEFAULT_ALLOWED_HOSTS
-        ),
+        allowed_hosts=allowed_hosts(hosts),
         whatsapp_app_secret=_env(env, "WHATSAPP_APP_SECRET"),
         whatsapp_verify_token=_env(env, "WHATSAPP_VERIFY_TOKEN"),
         whatsapp_access_token=_env(env, "WHATSAPP_ACCESS_TOKEN"),

@@ -18,6 +18,20 @@ from clinicbot.errors import InvalidInput
 
 Span = tuple[datetime, datetime]
 
+# Times outside these years are typing mistakes, and near year 1 or 9999 Python's datetime
+# overflows as soon as an offset or a duration is applied.
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(2999, 12, 31)
+
+
+def check_day(day: date, *, field: str) -> date:
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise InvalidInput(
+            f"{day.isoformat()} is outside the years {FIRST_DAY.year}–{LAST_DAY.year}.",
+            field=field,
+        )
+    return day
+
 
 @dataclass(frozen=True)
 class DaySchedule:
@@ -150,6 +164,7 @@ def parse_when(text: str, tz: ZoneInfo, *, field: str = "starts_at") -> datetime
         raise InvalidInput(
             f"{text!r} is not a date and time like 2026-12-01T10:30:00+05:30.", field=field
         ) from None
+    check_day(parsed.date(), field=field)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)
     return parsed.replace(microsecond=0)

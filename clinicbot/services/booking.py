@@ -23,6 +23,7 @@ from clinicbot.scheduling import (
     DaySchedule,
     Span,
     booking_problem,
+    check_day,
     day_bounds,
     free_slots,
     from_ts,
@@ -81,6 +82,7 @@ def doctor_slots(
     conn: sqlite3.Connection, doctor_id: str, day: date, service_id: str, now: datetime
 ) -> list[Span]:
     """Free slots a patient could book with this doctor, on this day, for this service."""
+    check_day(day, field="date")
     doctor = setup.get_doctor(conn, doctor_id)
     clinic = setup.get_clinic(conn, doctor.clinic_id)
     doctor, service = _offering(conn, clinic, doctor_id, service_id)

@@ -37,7 +37,7 @@ def _check_region(values: dict[str, object]) -> None:
     if "timezone" in values:
         try:
             ZoneInfo(str(values["timezone"]))
-        except (ZoneInfoNotFoundError, ValueError):
+        except (ZoneInfoNotFoundError, ValueError, OSError):  # "America" is a directory
             raise InvalidInput(
                 f"{values['timezone']!r} is not a time zone (try Asia/Kolkata).", field="timezone"
             ) from None

@@ -145,10 +145,13 @@ def list_time_off(
     conn: sqlite3.Connection, *, clinic_id: str | None, doctor_id: str | None
 ) -> list[TimeOff]:
     sql = (
-        "SELECT * FROM time_off WHERE (? IS NULL OR clinic_id = ?)"
-        " AND (? IS NULL OR doctor_id = ? OR doctor_id IS NULL) ORDER BY start_ts"
+        "SELECT * FROM time_off WHERE (? IS NULL OR clinic_id = ?) AND (? IS NULL"
+        " OR doctor_id = ?"
+        " OR (doctor_id IS NULL AND clinic_id = (SELECT clinic_id FROM doctors WHERE id = ?)))"
+        " ORDER BY start_ts"
     )
-    return records(conn.execute(sql, [clinic_id, clinic_id, doctor_id, doctor_id]), TimeOff)
+    args = [clinic_id, clinic_id, doctor_id, doctor_id, doctor_id]
+    return records(conn.execute(sql, args), TimeOff)
 
 
 def time_off_spans(

@@ -33,7 +33,7 @@ def _fts_phrase(text: str) -> str:
 
 def search_terms(q: str) -> str:
     """What to look for: the digits of a phone-like fragment, else the text, trimmed."""
-    text = " ".join(q.split())
+    text = " ".join("".join(ch for ch in q if ch.isprintable()).split())
     if re.fullmatch(r"[\d\s()+\-.]+", text) and any(c.isdigit() for c in text):
         return re.sub(r"\D", "", text)
     return text

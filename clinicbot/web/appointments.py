@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
-from datetime import date
 from typing import Annotated
 
 from litestar import Controller, get, patch, post
@@ -29,7 +29,7 @@ from clinicbot.web.params import (
     Offset,
 )
 
-DateFilter = Annotated[date | None, Parameter(description="clinic-local day, YYYY-MM-DD")]
+DateFilter = Annotated[dt.date | None, Parameter(description="clinic-local day, YYYY-MM-DD")]
 
 
 class AppointmentController(Controller):
@@ -49,7 +49,7 @@ class AppointmentController(Controller):
         db: Database,
         clinic_id: ClinicFilter = None,
         doctor_id: ClinicFilter = None,
-        day: Annotated[date | None, Parameter(query="date")] = None,
+        date: DateFilter = None,
         date_from: DateFilter = None,
         date_to: DateFilter = None,
         status: Status | None = None,
@@ -57,8 +57,8 @@ class AppointmentController(Controller):
         offset: Offset = 0,
     ) -> list[Appointment]:
         """In time order; ``date`` for one day, or ``date_from``/``date_to`` for a range."""
-        start = day or date_from
-        end = day or date_to
+        start = date or date_from
+        end = date or date_to
         return await db.read(
             store.list_appointments,
             clinic_id=clinic_id,

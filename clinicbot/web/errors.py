@@ -33,14 +33,11 @@ def clinic_error(_: Request[Any, Any, Any], exc: Exception) -> Response[object]:
 _UNAVAILABLE = ("locked", "busy", "disk", "full", "readonly", "unable to open")
 
 
-def database_unavailable(_: Request[Any, Any, Any], exc: Exception) -> Response[object]:
+def database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[object]:
     """Another program holds the database, or the disk is full: say so; nothing was written."""
     text = str(exc).lower()
     if not any(word in text for word in _UNAVAILABLE):
-        log.error("database error", exc_info=exc)
-        return Response(
-            _body(500, "Internal error.", None), status_code=500, media_type=MediaType.JSON
-        )
+        return internal_error(request, exc)
     log.warning("database unavailable: %s", exc)
     return Response(
         _body(503, f"The database cannot be written just now ({text}); nothing was changed.", None),
@@ -60,7 +57,23 @@ def integrity_error(_: Request[Any, Any, Any], exc: Exception) -> Response[objec
     )
 
 
+def too_deep(_: Request[Any, Any, Any], exc: Exception) -> Response[object]:
+    return Response(
+        _body(400, "The JSON body is nested too deeply.", None),
+        status_code=400,
+        media_type=MediaType.JSON,
+    )
+
+
+def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[object]:
+    """A bug of ours: log it with its traceback (never the body), answer a plain 500."""
+    log.error("internal error on %s %s", request.method, request.url.path, exc_info=exc)
+    return Response(_body(500, "Internal error.", None), status_code=500, media_type=MediaType.JSON)
+
+
 EXCEPTION_HANDLERS = {
+    RecursionError: too_deep,
+    500: internal_error,
     ClinicError: clinic_error,
     sqlite3.IntegrityError: integrity_error,
     sqlite3.OperationalError: database_unavailable,

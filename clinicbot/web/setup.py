@@ -3,7 +3,7 @@ working hours and time off."""
 
 from __future__ import annotations
 
-from datetime import date
+import datetime as dt
 from typing import Annotated
 
 from litestar import Controller, delete, get, patch, post
@@ -93,11 +93,11 @@ class DoctorController(Controller):
         db: Database,
         clock: Clock,
         doctor_id: IdPath,
-        day: Annotated[date, Parameter(query="date", description="clinic-local day")],
+        date: Annotated[dt.date, Parameter(description="clinic-local day, YYYY-MM-DD")],
         service_id: Annotated[str, Parameter(min_length=1, max_length=64)],
     ) -> list[Slot]:
         """Free slots a patient could book, as ISO 8601 times with the clinic's offset."""
-        spans = await db.read(booking.doctor_slots, doctor_id, day, service_id, clock())
+        spans = await db.read(booking.doctor_slots, doctor_id, date, service_id, clock())
         return [Slot(start.isoformat(), end.isoformat()) for start, end in spans]
 
 
