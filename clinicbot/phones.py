@@ -30,6 +30,11 @@ def normalize_phone(raw: str, country: str = "IN", *, field: str = "phone") -> s
     raise InvalidInput(f"{raw!r} is not a valid phone number.", field=field)
 
 
+def calling_code(country: str) -> int:
+    """``"IN"`` -> 91; 0 for a region phonenumbers does not know."""
+    return int(phonenumbers.country_code_for_region(country.upper()))
+
+
 def mask_phone(phone: str) -> str:
     """For logs: keep the country code and the last two digits, nothing else."""
     try:

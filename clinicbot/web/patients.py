@@ -73,7 +73,11 @@ class PatientController(Controller):
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> list[Patient]:
-        """Patients by name; ``q`` finds a name or phone fragment ("sharma", "98765")."""
+        """Patients by name; ``q`` finds a name or phone fragment ("sharma", "98765").
+
+        From three characters on, ``q`` matches anywhere in the name or the number; one or
+        two characters match the start of the name, or of the national number.
+        """
         return await db.read(store.list_patients, clinic_id, q=q, limit=limit, offset=offset)
 
     @get("/{patient_id:str}", responses=NOT_FOUND)

@@ -1,0 +1,12 @@
+"""clinicbot's benchmark suite: ``python -m bench`` (or ``./dev bench``).
+
+It builds a realistic clinic database (100,000 patients, 1,000,000 appointments) through the
+production migrations, measures the hot paths in-process and over HTTP against a real server
+process, each next to a baseline taken in the same run, and writes its section of
+docs/BENCHMARKS.md.
+
+Modules: ``clinic`` (the clinic's shape), ``people`` (names and phones), ``build`` (the
+database and its cache), ``inputs`` (seeded requests), ``timing`` (samples and percentiles),
+``inprocess`` and ``api`` (the measurements), ``server`` (the clinicbot process), ``report``
+(the Markdown section), ``runner`` (one run, start to end).
+"""

@@ -1,0 +1,89 @@
+"""``python -m bench``: build (or reuse) the database, measure, print the summary and write
+this bench's section of docs/BENCHMARKS.md."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+from bench.report import SECTION, section, write_section
+from bench.runner import QUICK, ROOT, Options, run
+
+DEFAULT_OUTPUT = ROOT / "docs" / "BENCHMARKS.md"
+
+
+def _levels(text: str) -> tuple[int, ...]:
+    try:
+        levels = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError("a list of client counts, like 16,64") from None
+    if not levels or min(levels) < 1:
+        raise argparse.ArgumentTypeError("client counts are 1 or more")
+    return levels
+
+
+def build_parser() -> argparse.ArgumentParser:
+    defaults = Options()
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--patients", type=int, default=defaults.patients)
+    parser.add_argument("--appointments", type=int, default=defaults.appointments)
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument(
+        "--rebuild", action="store_true", help="build the database even if a cached one fits"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="a few rounds of everything (checks the bench runs)"
+    )
+    parser.add_argument(
+        "--no-write", action="store_true", help="print the results only; leave the docs alone"
+    )
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="the Markdown file")
+    parser.add_argument(
+        "--work-dir", type=Path, default=defaults.work_dir, help="the database cache and runs"
+    )
+    parser.add_argument(
+        "--concurrency", type=_levels, default=defaults.concurrency, help="default 16,64"
+    )
+    parser.add_argument(
+        "--no-pin", action="store_true", help="let the server and this bench share every CPU"
+    )
+    return parser
+
+
+def options_from(args: argparse.Namespace, argv: Sequence[str]) -> Options:
+    options = Options(
+        patients=args.patients,
+        appointments=args.appointments,
+        seed=args.seed,
+        rebuild=args.rebuild,
+        work_dir=args.work_dir,
+        concurrency=args.concurrency,
+        pin=not args.no_pin,
+        command=" ".join(["python -m bench", *argv]),
+    )
+    return replace(options, rounds=QUICK) if args.quick else options
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser().parse_args(argv)
+    started = time.perf_counter()
+
+    def log(message: str) -> None:
+        print(f"[{time.perf_counter() - started:6.1f} s] {message}", flush=True)
+
+    result = run(options_from(args, argv), log)
+    body = section(result)
+    print("\n" + body)
+    if not args.no_write:
+        write_section(args.output, SECTION, body)
+        log(f"wrote the '{SECTION}' section of {args.output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
