@@ -6,7 +6,7 @@ import os
 import secrets
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import platformdirs
@@ -34,7 +34,7 @@ class Settings:
     whatsapp_api_base: str = DEFAULT_API_BASE
     relay_url: str | None = None
     relay_token: str | None = None
-    reader_threads: int = field(default=3)
+    reader_threads: int = 3
     token_from_file: bool = True
 
     @property

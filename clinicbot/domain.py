@@ -5,7 +5,6 @@ from __future__ import annotations
 import enum
 from typing import Annotated
 
-import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 # Bounds keep every value a client can send inside what SQLite and Python handle.
@@ -317,7 +316,3 @@ class AppointmentEvent(Struct, frozen=True):
 class Slot(Struct, frozen=True):
     start: str
     end: str
-
-
-def to_builtins(obj: object) -> object:
-    return msgspec.to_builtins(obj)

@@ -7,7 +7,6 @@ applies every prefix of this list to a database holding data and checks nothing 
 from __future__ import annotations
 
 import sqlite3
-from pathlib import Path
 
 import sqlite_utils
 from sqlite_utils.migrations import Migrations
@@ -242,13 +241,3 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
     pending = [m.name for m in MIGRATIONS.pending(db)]
     MIGRATIONS.apply(db)
     return pending
-
-
-def migrate_path(path: Path) -> list[str]:
-    from clinicbot.db.database import connect
-
-    conn = connect(path)
-    try:
-        return migrate(conn)
-    finally:
-        conn.close()

@@ -36,17 +36,6 @@ def list_clinics(conn: sqlite3.Connection) -> list[Clinic]:
     return records(conn.execute("SELECT * FROM clinics ORDER BY created_at, name"), Clinic)
 
 
-def clinic_for_number(conn: sqlite3.Connection, phone_number_id: str) -> Clinic | None:
-    """The clinic that owns a WhatsApp number; with a single clinic, that clinic."""
-    row = conn.execute(
-        "SELECT * FROM clinics WHERE whatsapp_phone_number_id = ?", [phone_number_id]
-    ).fetchone()
-    if row is None:
-        rows = conn.execute("SELECT * FROM clinics LIMIT 2").fetchall()
-        row = rows[0] if len(rows) == 1 else None
-    return None if row is None else record(row, Clinic)
-
-
 # doctors ---------------------------------------------------------------------------------
 
 
