@@ -20,7 +20,7 @@ from clinicbot.config import Settings
 from clinicbot.db import Database, connect, migrate
 from clinicbot.db.database import transaction
 from clinicbot.resources import ui_dir
-from clinicbot.web.staff import create_staff_app
+from clinicbot.web.staff import create_staff_app, system_clock
 from clinicbot.web.webhook import create_webhook_app
 
 log = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ async def serve(
     webhook_sock = bind(settings.host, settings.webhook_port)
     servers = [
         _server(create_staff_app(settings, db, ui_dir=ui_dir())),
-        _server(create_webhook_app(settings)),
+        _server(create_webhook_app(settings, db, clock=system_clock)),
     ]
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()

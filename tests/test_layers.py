@@ -41,7 +41,11 @@ LAYERS: tuple[Layer, ...] = (
         "base", ("clinicbot", "clinicbot.domain", "clinicbot.errors", "clinicbot.config"), ("base",)
     ),
     Layer("pure core", ("clinicbot.scheduling", "clinicbot.phones"), ("base",)),
-    Layer("adapters", ("clinicbot.db.*", "clinicbot.store.*"), ("base", "pure core", "adapters")),
+    Layer(
+        "adapters",
+        ("clinicbot.db.*", "clinicbot.store.*", "clinicbot.whatsapp.*"),
+        ("base", "pure core", "adapters"),
+    ),
     Layer(
         "services",
         ("clinicbot.services.*",),

@@ -241,3 +241,49 @@ def migrate(conn: sqlite3.Connection) -> list[str]:
     pending = [m.name for m in MIGRATIONS.pending(db)]
     MIGRATIONS.apply(db)
     return pending
+
+
+@MIGRATIONS(name="002_whatsapp_inbox")
+def _whatsapp_inbox(db: sqlite_utils.Database) -> None:
+    """What WhatsApp delivers, stored before it is acknowledged."""
+    _run_script(
+        db,
+        """
+        -- One row per inbound message, under its WhatsApp id: a redelivery is a no-op.
+        CREATE TABLE inbound_messages (
+            wa_message_id TEXT PRIMARY KEY,
+            clinic_id TEXT REFERENCES clinics(id),
+            phone_number_id TEXT NOT NULL DEFAULT '',
+            sender TEXT NOT NULL,
+            wa_id TEXT,
+            user_id TEXT,
+            profile_name TEXT,
+            type TEXT NOT NULL,
+            wa_timestamp INTEGER NOT NULL,
+            body TEXT NOT NULL,
+            received_at TEXT NOT NULL,
+            processed_at TEXT
+        );
+        CREATE INDEX inbound_messages_pending
+            ON inbound_messages(sender, wa_timestamp) WHERE processed_at IS NULL;
+        CREATE INDEX inbound_messages_sender ON inbound_messages(clinic_id, sender, wa_timestamp);
+        -- Delivery statuses of our messages, once per (message, status).
+        CREATE TABLE message_statuses (
+            wa_message_id TEXT NOT NULL,
+            status TEXT NOT NULL,
+            wa_timestamp INTEGER NOT NULL,
+            recipient TEXT,
+            body TEXT NOT NULL,
+            received_at TEXT NOT NULL,
+            PRIMARY KEY (wa_message_id, status)
+        ) WITHOUT ROWID;
+        -- Everything else Meta sends (account, template, call updates): kept, not acted on.
+        CREATE TABLE webhook_events (
+            id INTEGER PRIMARY KEY,
+            digest TEXT NOT NULL UNIQUE,  -- of field and body: a redelivery adds nothing
+            field TEXT NOT NULL,
+            body TEXT NOT NULL,
+            received_at TEXT NOT NULL
+        );
+        """,
+    )

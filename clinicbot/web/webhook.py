@@ -1,23 +1,39 @@
 """The webhook listener's app: ``/webhooks/whatsapp`` and nothing else.
 
 This is the only thing a tunnel ever points at, so it serves no API, no UI, no schema.
+A POST is verified (HMAC of the raw bytes), parsed, and stored in one durable write; only
+then does Meta get its 200. Until an app secret is configured, every POST is refused.
 """
 
 from __future__ import annotations
 
 import hmac
-from typing import Annotated
+import logging
+from typing import Annotated, Any
 
-from litestar import Litestar, MediaType, Response, get
+from litestar import Litestar, MediaType, Request, Response, get, post
 from litestar.params import Parameter
 
 from clinicbot.config import Settings
+from clinicbot.db import Database
+from clinicbot.services.inbox import store_webhook
+from clinicbot.web.params import Clock
+from clinicbot.whatsapp.webhook import NotAWebhook, parse_webhook, valid_signature
+
+log = logging.getLogger(__name__)
+
+PATH = "/webhooks/whatsapp"
+MAX_BODY = 4 * 1024 * 1024  # Meta sends at most 3 MB
 
 
-def create_webhook_app(settings: Settings) -> Litestar:
-    """The public-facing listener; message handling is added by the WhatsApp channel."""
+def _text(status: int, text: str) -> Response[str]:
+    return Response(text, status_code=status, media_type=MediaType.TEXT)
 
-    @get("/webhooks/whatsapp", media_type=MediaType.TEXT, sync_to_thread=False)
+
+def create_webhook_app(settings: Settings, db: Database, *, clock: Clock) -> Litestar:
+    """The public-facing listener."""
+
+    @get(PATH, media_type=MediaType.TEXT, sync_to_thread=False)
     def verify(
         mode: Annotated[str | None, Parameter(query="hub.mode", max_length=64)] = None,
         token: Annotated[str | None, Parameter(query="hub.verify_token", max_length=512)] = None,
@@ -32,7 +48,32 @@ def create_webhook_app(settings: Settings) -> Litestar:
             and challenge is not None
             and hmac.compare_digest(token.encode(), expected.encode())
         ):
-            return Response(challenge, status_code=200, media_type=MediaType.TEXT)
-        return Response("Forbidden", status_code=403, media_type=MediaType.TEXT)
+            return _text(200, challenge)
+        return _text(403, "Forbidden")
 
-    return Litestar(route_handlers=[verify], openapi_config=None, debug=False)
+    @post(PATH, media_type=MediaType.TEXT, request_max_body_size=MAX_BODY)
+    async def receive(request: Request[Any, Any, Any]) -> Response[str]:
+        """Store what Meta sends, then acknowledge it."""
+        secret = settings.whatsapp_app_secret
+        if secret is None:
+            return _text(403, "The WhatsApp app secret is not configured.")
+        header = request.headers.get("x-hub-signature-256")
+        if header is None:
+            return _text(401, "Missing X-Hub-Signature-256.")
+        raw = await request.body()
+        if not valid_signature(secret, raw, header):
+            log.warning("webhook with a wrong signature refused")
+            return _text(403, "Wrong signature.")
+        try:
+            batch = parse_webhook(raw)
+        except NotAWebhook as exc:
+            return _text(400, str(exc))
+        await db.write(store_webhook, batch, clock())
+        return _text(200, "OK")
+
+    return Litestar(
+        route_handlers=[verify, receive],
+        openapi_config=None,
+        debug=False,
+        request_max_body_size=MAX_BODY,
+    )
