@@ -1,5 +1,6 @@
 """``python -m bench``: build (or reuse) the database, measure, print the summary and write
-this bench's section of docs/BENCHMARKS.md."""
+this bench's section of docs/BENCHMARKS.md; then the webhook bench (``bench.webhook``) and its
+section. ``--only core`` or ``--only webhook`` runs one of them."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from bench import webhook
 from bench.report import SECTION, section, write_section
 from bench.runner import QUICK, ROOT, Options, run
 
@@ -51,7 +53,27 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-pin", action="store_true", help="let the server and this bench share every CPU"
     )
+    # The webhook bench (bench/webhook.py).
+    parser.add_argument(
+        "--only", choices=("core", "webhook"), help="run one bench (default: core, then webhook)"
+    )
+    parser.add_argument(
+        "--senders",
+        type=_levels,
+        default=webhook.Options().senders,
+        help="webhook bench: concurrent senders, default 1,16,64",
+    )
     return parser
+
+
+def webhook_options(args: argparse.Namespace, argv: Sequence[str]) -> webhook.Options:
+    return webhook.Options(
+        senders=args.senders,
+        scale=webhook.QUICK if args.quick else webhook.FULL,
+        work_dir=args.work_dir,
+        pin=not args.no_pin,
+        command=" ".join(["python -m bench", *argv]),
+    )
 
 
 def options_from(args: argparse.Namespace, argv: Sequence[str]) -> Options:
@@ -76,12 +98,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     def log(message: str) -> None:
         print(f"[{time.perf_counter() - started:6.1f} s] {message}", flush=True)
 
-    result = run(options_from(args, argv), log)
-    body = section(result)
-    print("\n" + body)
-    if not args.no_write:
-        write_section(args.output, SECTION, body)
-        log(f"wrote the '{SECTION}' section of {args.output}")
+    if args.only in (None, "core"):
+        result = run(options_from(args, argv), log)
+        body = section(result)
+        print("\n" + body)
+        if not args.no_write:
+            write_section(args.output, SECTION, body)
+            log(f"wrote the '{SECTION}' section of {args.output}")
+    if args.only in (None, "webhook"):
+        webhook.main(webhook_options(args, argv), None if args.no_write else args.output, log)
     return 0
 
 
