@@ -78,7 +78,8 @@ def _text(value: object) -> str | None:
 
 def _timestamp(value: object) -> int | None:
     text = str(value) if isinstance(value, str | int) and not isinstance(value, bool) else ""
-    return int(text) if text.isdigit() and len(text) <= 12 else None
+    # isascii: "²" is a digit to isdigit() but not to int().
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 12 else None
 
 
 def _changes(doc: object) -> Iterator[dict[str, Any]]:
@@ -152,13 +153,19 @@ def parse_webhook(raw: bytes) -> WebhookBatch:
     """Every message, status and other update of one webhook body."""
     try:
         doc = msgspec.json.decode(raw)
-    except (msgspec.DecodeError, RecursionError):
-        raise NotAWebhook("The body is not JSON.") from None
+    except (msgspec.DecodeError, UnicodeDecodeError, RecursionError):
+        raise NotAWebhook("The body is not JSON (in UTF-8).") from None
     batch = WebhookBatch([], [], [])
     for change in _changes(doc):
         value = change.get("value")
         field = _text(change.get("field")) or "?"
-        if not isinstance(value, dict) or not ({"messages", "statuses"} & value.keys()):
+        # Calls have statuses of their own (RINGING, …): only the messages field carries ours.
+        is_messages = field in ("messages", "?")
+        if (
+            not is_messages
+            or not isinstance(value, dict)
+            or not ({"messages", "statuses"} & value.keys())
+        ):
             batch.events.append(OtherEvent(field, _json(change)))
             continue
         metadata = value.get("metadata")
