@@ -1,5 +1,5 @@
-"""The command line: ``clinicbot`` (the window, or headless when there is none) and
-``clinicbot serve``."""
+"""The command line: ``clinicbot`` (the window, or headless when there is none),
+``clinicbot serve`` and ``clinicbot relay``."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from pathlib import Path
 import filelock
 
 from clinicbot import __version__
-from clinicbot.config import Settings, load_settings
+from clinicbot.config import RELAY_PORT, Settings, load_relay_settings, load_settings
+from clinicbot.relay.server import LOCK_NAME as RELAY_LOCK_NAME
+from clinicbot.relay.server import serve_relay
 from clinicbot.server import print_addresses, serve
 
 
@@ -37,7 +39,33 @@ def build_parser() -> argparse.ArgumentParser:
         "serve", help="serve the staff API/UI and the webhook listener, headless"
     )
     _server_options(serve_cmd)
+    relay_cmd = commands.add_parser(
+        "relay",
+        help="the store-and-forward relay, for a server Meta can reach: it keeps signed "
+        "webhooks until the clinic polls them",
+    )
+    _relay_options(relay_cmd)
     return parser
+
+
+def _relay_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help="data directory, where relay.db is kept (default as for serve)",
+    )
+    parser.add_argument(
+        "--host",
+        default=argparse.SUPPRESS,
+        help="listen address (default 127.0.0.1: put a TLS reverse proxy in front)",
+    )
+    parser.add_argument(
+        "--port",
+        type=_port,
+        default=argparse.SUPPRESS,
+        help=f"listen port (default {RELAY_PORT}; 0 picks a free one)",
+    )
 
 
 def _server_options(parser: argparse.ArgumentParser) -> None:
@@ -102,11 +130,50 @@ def run_serve(settings: Settings, *, demo: bool) -> int:
     return 0
 
 
+def _relay_settings(args: argparse.Namespace) -> Settings:
+    return load_relay_settings(
+        data_dir=getattr(args, "data_dir", None),
+        host=getattr(args, "host", None),
+        port=getattr(args, "port", None),
+    )
+
+
+def run_relay(settings: Settings) -> int:
+    lock = filelock.FileLock(settings.data_dir / RELAY_LOCK_NAME)
+    try:
+        lock.acquire(timeout=0)
+    except filelock.Timeout:
+        print(
+            f"clinicbot relay: another relay is already running on {settings.data_dir}.\n"
+            "Stop it first, or start this one with another --data-dir.",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        print(f"clinicbot relay {__version__}: data in {settings.data_dir}", flush=True)
+        if settings.relay_token is None:
+            print(
+                "clinicbot relay: CLINICBOT_RELAY_TOKEN is not set: no clinic can poll", flush=True
+            )
+
+        def ready(url: str) -> None:
+            sys.stdout.write(f"clinicbot relay: {url}\n")  # one write: logs cannot split it
+            sys.stdout.flush()
+
+        asyncio.run(serve_relay(settings, on_ready=ready))
+    finally:
+        lock.release()
+    print("clinicbot relay: stopped", flush=True)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     args = build_parser().parse_args(argv)
+    if args.command == "relay":
+        sys.exit(run_relay(_relay_settings(args)))
     settings = _settings(args)
     demo = bool(getattr(args, "demo", False))
     # The desktop window arrives with the staff app; until then, and whenever there is no

@@ -15,6 +15,7 @@ APP_NAME = "clinicbot"
 DEFAULT_API_BASE = "https://graph.facebook.com/v25.0"
 DEFAULT_ALLOWED_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 ENV_PREFIX = "CLINICBOT_"
+RELAY_PORT = 8752
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,10 @@ class Settings:
     relay_token: str | None = None
     reader_threads: int = 3
     token_from_file: bool = True
+    # The outbox sender (see clinicbot.services.sender); tests shorten these.
+    sender_max_backoff: float = 300.0  # the longest wait between retries, seconds
+    sender_ambiguous_wait: float = 60.0  # before resending a message a crash left "sending"
+    sender_auth_retry: float = 180.0  # how often a refused token is tried again
 
     @property
     def db_path(self) -> Path:
@@ -133,5 +138,34 @@ def load_settings(
         whatsapp_phone_number_id=_env(env, "WHATSAPP_PHONE_NUMBER_ID"),
         whatsapp_api_base=_env(env, "WHATSAPP_API_BASE") or DEFAULT_API_BASE,
         relay_url=_env(env, "RELAY_URL"),
+        relay_token=_env(env, "RELAY_TOKEN"),
+        sender_max_backoff=float(_env(env, "SENDER_MAX_BACKOFF") or 300),
+        sender_ambiguous_wait=float(_env(env, "SENDER_AMBIGUOUS_WAIT") or 60),
+        sender_auth_retry=float(_env(env, "SENDER_AUTH_RETRY") or 180),
+    )
+
+
+def load_relay_settings(
+    env: Mapping[str, str] | None = None,
+    *,
+    data_dir: Path | None = None,
+    host: str | None = None,
+    port: int | None = None,
+) -> Settings:
+    """Settings of ``clinicbot relay``: its data directory and address, the WhatsApp app
+    secret and verify token, and the relay token. The relay has no staff API, so no staff
+    token is made for it, and the clinic's host and port variables are not its own."""
+    env = os.environ if env is None else env
+    chosen_dir = data_dir or (Path(d) if (d := _env(env, "DATA_DIR")) else default_data_dir())
+    chosen_dir = chosen_dir.expanduser().resolve()
+    chosen_dir.mkdir(parents=True, exist_ok=True)
+    return Settings(
+        data_dir=chosen_dir,
+        staff_token="",
+        token_from_file=False,
+        host=host or "127.0.0.1",
+        port=port if port is not None else RELAY_PORT,
+        whatsapp_app_secret=_env(env, "WHATSAPP_APP_SECRET"),
+        whatsapp_verify_token=_env(env, "WHATSAPP_VERIFY_TOKEN"),
         relay_token=_env(env, "RELAY_TOKEN"),
     )

@@ -76,6 +76,9 @@ class Clinic(Struct, frozen=True):
     slot_step_minutes: int
     created_at: str
     updated_at: str
+    reminder_minutes: str = "1440,120"  # minutes before the visit, comma-separated
+    reminder_template: str = "appointment_reminder"
+    stale_message_hours: int = 24
 
     @property
     def rules(self) -> BookingRules:
@@ -218,6 +221,7 @@ class Patient(Struct, frozen=True):
     created_at: str
     updated_at: str
     is_active: bool
+    simulated: bool = False  # made by the built-in simulator: left out of the statistics
 
 
 class PatientCreate(Struct, forbid_unknown_fields=True):
@@ -263,6 +267,7 @@ class Appointment(Struct, frozen=True):
     cancellation_reason: str | None
     created_at: str
     updated_at: str
+    simulated: bool = False  # booked through the built-in simulator
 
 
 class PatientAppointment(Struct, frozen=True):

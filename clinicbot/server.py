@@ -20,6 +20,12 @@ from clinicbot.config import Settings
 from clinicbot.db import Database, connect, migrate
 from clinicbot.db.database import transaction
 from clinicbot.resources import ui_dir
+from clinicbot.services.bot import BotWorker
+from clinicbot.services.relay_poller import RelayPoller, relay_configured
+from clinicbot.services.reminders import ReminderScheduler
+from clinicbot.services.sender import OutboxSender
+from clinicbot.services.tunnel import TunnelManager
+from clinicbot.sessions import Sessions
 from clinicbot.web.staff import create_staff_app, system_clock
 from clinicbot.web.webhook import create_webhook_app
 
@@ -94,9 +100,35 @@ async def serve(
     db = Database(settings.db_path, readers=settings.reader_threads)
     staff_sock = bind(settings.host, settings.port)
     webhook_sock = bind(settings.host, settings.webhook_port)
+    tunnel = TunnelManager(  # started from the settings screen, never by default
+        webhook_sock.getsockname()[1],
+        verify_token_set=settings.whatsapp_verify_token is not None,
+        host=url_host(settings.host),
+    )
+    sender = OutboxSender(settings, db, clock=system_clock)  # sender.wake() after enqueueing
+    sessions = Sessions(settings.sessions_dir)
+    worker = BotWorker(db, sessions, clock=system_clock, on_reply=sender.wake)
+    reminders = ReminderScheduler(db, clock=system_clock, on_queued=sender.wake)
+    relay = (
+        RelayPoller(settings, db, clock=system_clock, on_stored=worker.wake)
+        if relay_configured(settings)
+        else None
+    )
     servers = [
-        _server(create_staff_app(settings, db, ui_dir=ui_dir())),
-        _server(create_webhook_app(settings, db, clock=system_clock)),
+        _server(
+            create_staff_app(
+                settings,
+                db,
+                ui_dir=ui_dir(),
+                tunnel=tunnel,
+                relay=relay,
+                wake_sender=sender.wake,
+                sender=sender,
+                wake_worker=worker.wake,
+                drop_sessions=sessions.drop_prefix,
+            )
+        ),
+        _server(create_webhook_app(settings, db, clock=system_clock, on_stored=worker.wake)),
     ]
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -107,6 +139,16 @@ async def serve(
         asyncio.create_task(servers[0].serve(sockets=[staff_sock])),
         asyncio.create_task(servers[1].serve(sockets=[webhook_sock])),
     ]
+    relay_stop = asyncio.Event()
+    polling: list[asyncio.Task[None]] = []
+    sender_stop = asyncio.Event()
+    sending = asyncio.create_task(sender.run(sender_stop))
+    # The bot and the reminders resume their queues at start-up; they stop after the servers.
+    work_stop = asyncio.Event()
+    working = [
+        asyncio.create_task(worker.run(work_stop)),
+        asyncio.create_task(reminders.run(work_stop)),
+    ]
     try:
         while not all(s.started for s in servers):
             if any(t.done() for t in tasks):
@@ -114,13 +156,21 @@ async def serve(
             await asyncio.sleep(0.01)
         if all(s.started for s in servers) and on_ready is not None:
             on_ready(_addresses(settings.host, staff_sock, webhook_sock))
+        if relay is not None:  # once the addresses are out: its logs must not split them
+            polling.append(asyncio.create_task(relay.run(relay_stop)))
         waiter = asyncio.create_task(stop.wait())
         await asyncio.wait([*tasks, waiter], return_when=asyncio.FIRST_COMPLETED)
         waiter.cancel()
     finally:
+        sender_stop.set()  # no new sends; those in flight finish below
         for s in servers:
             s.should_exit = True
         await asyncio.gather(*tasks, return_exceptions=True)
+        relay_stop.set()
+        work_stop.set()
+        await asyncio.gather(*polling, *working, tunnel.stop(), return_exceptions=True)
+        await asyncio.gather(sending, return_exceptions=True)
+        sessions.close()
         db.close()
 
 
@@ -145,6 +195,8 @@ def _addresses(host: str, staff: socket.socket, webhook: socket.socket) -> Addre
 
 
 def print_addresses(addresses: Addresses) -> None:
-    print(f"clinicbot staff:   {addresses.staff_url}", flush=True)
-    print(f"clinicbot webhook: {addresses.webhook_url}", flush=True)
+    # One write: log lines (written by a queue thread) must not land inside these lines.
+    sys.stdout.write(
+        f"clinicbot staff:   {addresses.staff_url}\nclinicbot webhook: {addresses.webhook_url}\n"
+    )
     sys.stdout.flush()

@@ -23,6 +23,7 @@ WEEK = [(wd, "09:00", "13:00") for wd in range(6)] + [(wd, "14:00", "18:00") for
 
 @dataclass
 class TestClinic:
+    __test__ = False  # a factory's product, not a test class
     id: str
     doctor_ids: list[str]
     service_ids: list[str] = field(default_factory=list)

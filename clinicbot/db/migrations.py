@@ -287,3 +287,127 @@ def _whatsapp_inbox(db: sqlite_utils.Database) -> None:
         );
         """,
     )
+
+
+@MIGRATIONS(name="003_conversations_outbox")
+def _conversations_outbox(db: sqlite_utils.Database) -> None:
+    """The bot's side of WhatsApp: per-patient conversations, the outbox, slot holds,
+    reminders, and small pieces of app state (the relay cursor)."""
+    _run_script(
+        db,
+        """
+        ALTER TABLE inbound_messages ADD COLUMN patient_id TEXT REFERENCES patients(id);
+        -- What the bot did with it: answered, stale, paused (staff have it), ignored, orphan.
+        ALTER TABLE inbound_messages ADD COLUMN outcome TEXT;
+        CREATE INDEX inbound_messages_patient ON inbound_messages(patient_id, wa_timestamp);
+
+        -- One WhatsApp conversation per patient: what staff see in the inbox.
+        CREATE TABLE conversations (
+            patient_id TEXT PRIMARY KEY REFERENCES patients(id),
+            clinic_id TEXT NOT NULL REFERENCES clinics(id),
+            wa_id TEXT NOT NULL,           -- whom to send to: digits, or a business-scoped id
+            user_id TEXT,                  -- the business-scoped id, once WhatsApp has told us
+            language TEXT NOT NULL DEFAULT 'en' CHECK (language IN ('en', 'hi')),
+            bot_paused INTEGER NOT NULL DEFAULT 0,   -- staff have taken over
+            paused_at TEXT,
+            reminders_off INTEGER NOT NULL DEFAULT 0,
+            last_inbound_ts INTEGER,       -- WhatsApp time of the patient's last message
+            last_message_at TEXT NOT NULL, -- either direction: orders the inbox
+            unread INTEGER NOT NULL DEFAULT 0,
+            simulated INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX conversations_clinic_recent ON conversations(clinic_id, last_message_at);
+        CREATE UNIQUE INDEX conversations_wa_id ON conversations(clinic_id, wa_id);
+        CREATE INDEX conversations_user_id ON conversations(clinic_id, user_id);
+
+        -- Every message we send, written in the same transaction as what it talks about.
+        CREATE TABLE outbox (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            key TEXT NOT NULL UNIQUE,      -- what it answers: a second enqueue is a no-op
+            clinic_id TEXT NOT NULL REFERENCES clinics(id),
+            patient_id TEXT REFERENCES patients(id),
+            recipient TEXT NOT NULL,       -- wa_id digits (sent as +digits) or business-scoped id
+            kind TEXT NOT NULL CHECK (kind IN ('text', 'interactive', 'template', 'read')),
+            payload TEXT NOT NULL,         -- the Graph API body, without the recipient
+            preview TEXT NOT NULL DEFAULT '',  -- readable text for the inbox thread
+            author TEXT NOT NULL CHECK (author IN ('bot', 'staff', 'reminder', 'system')),
+            in_reply_to TEXT,              -- the inbound wamid it answers
+            appointment_id TEXT,
+            status TEXT NOT NULL DEFAULT 'queued' CHECK (status IN
+                ('queued', 'sending', 'sent', 'delivered', 'read', 'failed', 'cancelled')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            not_before REAL NOT NULL DEFAULT 0, -- unix time of the next attempt
+            wa_message_id TEXT UNIQUE,
+            error_code INTEGER,
+            error_reason TEXT,
+            simulated INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            sent_at TEXT,
+            updated_at TEXT NOT NULL
+        );
+        CREATE INDEX outbox_pending ON outbox(recipient, id) WHERE status IN ('queued', 'sending');
+        CREATE INDEX outbox_patient ON outbox(patient_id, id);
+        CREATE INDEX outbox_failed ON outbox(clinic_id, id) WHERE status = 'failed';
+
+        -- A slot kept for one patient for a few minutes while they confirm it.
+        CREATE TABLE slot_holds (
+            doctor_id TEXT NOT NULL REFERENCES doctors(id),
+            start_ts INTEGER NOT NULL,
+            end_ts INTEGER NOT NULL,
+            patient_id TEXT NOT NULL REFERENCES patients(id),
+            expires_ts INTEGER NOT NULL,
+            PRIMARY KEY (doctor_id, start_ts)
+        );
+        CREATE INDEX slot_holds_patient ON slot_holds(patient_id);
+
+        -- One row per reminder sent (or skipped): a unique key, so never twice.
+        CREATE TABLE reminders (
+            appointment_id TEXT NOT NULL REFERENCES appointments(id),
+            minutes_before INTEGER NOT NULL,
+            outbox_id INTEGER REFERENCES outbox(id),
+            outcome TEXT NOT NULL,         -- queued, template, skipped: why not
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (appointment_id, minutes_before)
+        ) WITHOUT ROWID;
+
+        ALTER TABLE clinics ADD COLUMN reminder_minutes TEXT NOT NULL DEFAULT '1440,120';
+        ALTER TABLE clinics ADD COLUMN reminder_template TEXT NOT NULL
+            DEFAULT 'appointment_reminder';
+        ALTER TABLE clinics ADD COLUMN stale_message_hours INTEGER NOT NULL DEFAULT 24;
+
+        -- The built-in simulator's patients and bookings: real rows, marked, kept out of
+        -- the statistics, cleared in one go.
+        ALTER TABLE patients ADD COLUMN simulated INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE appointments ADD COLUMN simulated INTEGER NOT NULL DEFAULT 0;
+        DROP TRIGGER appointment_counts_insert;
+        DROP TRIGGER appointment_counts_delete;
+        DROP TRIGGER appointment_counts_update;
+        CREATE TRIGGER appointment_counts_insert AFTER INSERT ON appointments BEGIN
+            INSERT INTO appointment_counts(clinic_id, status, n)
+            VALUES (NEW.clinic_id, iif(NEW.simulated, 'simulated:', '') || NEW.status, 1)
+            ON CONFLICT(clinic_id, status) DO UPDATE SET n = n + 1;
+        END;
+        CREATE TRIGGER appointment_counts_delete AFTER DELETE ON appointments BEGIN
+            UPDATE appointment_counts SET n = n - 1 WHERE clinic_id = OLD.clinic_id
+            AND status = iif(OLD.simulated, 'simulated:', '') || OLD.status;
+        END;
+        CREATE TRIGGER appointment_counts_update
+        AFTER UPDATE OF status, clinic_id, simulated ON appointments
+        WHEN OLD.status != NEW.status OR OLD.clinic_id != NEW.clinic_id
+            OR OLD.simulated != NEW.simulated BEGIN
+            UPDATE appointment_counts SET n = n - 1 WHERE clinic_id = OLD.clinic_id
+            AND status = iif(OLD.simulated, 'simulated:', '') || OLD.status;
+            INSERT INTO appointment_counts(clinic_id, status, n)
+            VALUES (NEW.clinic_id, iif(NEW.simulated, 'simulated:', '') || NEW.status, 1)
+            ON CONFLICT(clinic_id, status) DO UPDATE SET n = n + 1;
+        END;
+
+        -- Small named values the app keeps for itself (the relay cursor, ...).
+        CREATE TABLE app_state (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        """,
+    )

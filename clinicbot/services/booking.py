@@ -114,6 +114,15 @@ def _check_time(
         raise SlotTaken(f"{doctor.name} already has an appointment at that time.")
 
 
+def check_free(
+    conn: sqlite3.Connection, doctor_id: str, start: datetime, minutes: int, now: datetime
+) -> None:
+    """InvalidInput or SlotTaken unless a patient could book this time now."""
+    doctor = setup.get_doctor(conn, doctor_id)
+    clinic = setup.get_clinic(conn, doctor.clinic_id)
+    _check_time(conn, clinic, doctor, (start, shift(start, minutes)), now, patient_rules=True)
+
+
 def _times(clinic: Clinic, start: datetime, minutes: int) -> dict[str, object]:
     local = start.astimezone(ZoneInfo(clinic.timezone))
     end = shift(local, minutes)
@@ -133,6 +142,7 @@ def book(
     *,
     actor: str = "staff",
     patient_rules: bool | None = None,
+    simulated: bool = False,
 ) -> Appointment:
     """Book an appointment, creating the patient on first contact.
 
@@ -178,6 +188,7 @@ def book(
             "status": Status.CONFIRMED.value,
             "source": data.source.value,
             "notes": data.notes,
+            "simulated": int(simulated),
             "created_at": at,
             "updated_at": at,
         },

@@ -1,11 +1,13 @@
 """The inbox: what a webhook (or the relay) delivers, stored in one transaction before the
-200 goes back, so nothing acknowledged can be lost. Redeliveries are ignored by key."""
+200 goes back, so nothing acknowledged can be lost. Redeliveries are ignored by key.
+Delivery statuses move our outbox rows forward in the same transaction."""
 
 from __future__ import annotations
 
 import sqlite3
 from datetime import datetime
 
+from clinicbot.store import outbox
 from clinicbot.store.rows import stamp
 from clinicbot.whatsapp.webhook import WebhookBatch
 
@@ -26,7 +28,9 @@ def _clinic_for(
 
 
 def store_webhook(conn: sqlite3.Connection, batch: WebhookBatch, now: datetime) -> int:
-    """Store every message, status and event of a batch; return how many messages were new."""
+    """Store every message, status and event of a batch; return how many messages were new.
+
+    A new status also moves the outbox row it is about (``outbox.apply_status``)."""
     at, now_ts = stamp(now), int(now.timestamp())
     clinics: dict[str, str | None] = {}
     new = 0
@@ -49,22 +53,22 @@ def store_webhook(conn: sqlite3.Connection, batch: WebhookBatch, now: datetime) 
                 at,
             ],
         ).rowcount
-    conn.executemany(
-        "INSERT OR IGNORE INTO message_statuses"
-        " (wa_message_id, status, wa_timestamp, recipient, body, received_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        [
-            (
+    for s in batch.statuses:
+        fresh = conn.execute(
+            "INSERT OR IGNORE INTO message_statuses"
+            " (wa_message_id, status, wa_timestamp, recipient, body, received_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [
                 s.wa_message_id,
                 s.status,
                 s.wa_timestamp if s.wa_timestamp is not None else now_ts,
                 s.recipient,
                 s.body,
                 at,
-            )
-            for s in batch.statuses
-        ],
-    )
+            ],
+        ).rowcount
+        if fresh:  # a redelivered status moved its message when it first came
+            outbox.apply_status(conn, s, now)
     conn.executemany(
         "INSERT OR IGNORE INTO webhook_events (digest, field, body, received_at)"
         " VALUES (?, ?, ?, ?)",

@@ -7,7 +7,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from clinicbot.domain import ClinicStats, Patient, PatientCreate, PatientUpdate
-from clinicbot.errors import Conflict
+from clinicbot.errors import Conflict, InvalidInput
 from clinicbot.phones import normalize_phone
 from clinicbot.scheduling import months_before
 from clinicbot.store import patients as store
@@ -22,13 +22,15 @@ def _insert(
     phone: str,
     whatsapp_name: str | None,
     now: datetime,
+    *,
+    simulated: bool = False,
 ) -> Patient:
     at = stamp(now)
     patient_id = new_id()
     conn.execute(
-        "INSERT INTO patients (id, clinic_id, name, phone, whatsapp_name, created_at, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [patient_id, clinic_id, name.strip(), phone, whatsapp_name, at, at],
+        "INSERT INTO patients (id, clinic_id, name, phone, whatsapp_name, created_at, updated_at,"
+        " simulated) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        [patient_id, clinic_id, name.strip(), phone, whatsapp_name, at, at, int(simulated)],
     )
     return store.get_patient(conn, patient_id)
 
@@ -116,3 +118,41 @@ def clinic_stats(conn: sqlite3.Connection, clinic_id: str, now: datetime) -> Cli
         active_since=months_before(local_now.date(), 12),
         now_ts=int(now.timestamp()),
     )
+
+
+def whatsapp_patient(
+    conn: sqlite3.Connection,
+    clinic_id: str,
+    *,
+    wa_id: str | None,
+    user_id: str | None,
+    profile_name: str | None,
+    now: datetime,
+    simulated: bool = False,
+) -> Patient:
+    """The patient behind a WhatsApp sender, created on their first message.
+
+    A sender WhatsApp names only by a business-scoped id (no phone number) is kept under
+    that id in place of a phone until staff add the number; a wa_id that phonenumbers does
+    not know is kept as ``+<digits>`` rather than refusing the patient.
+    """
+    if wa_id:
+        clinic = get_clinic(conn, clinic_id)
+        try:
+            phone = normalize_phone("+" + wa_id, clinic.country)
+        except InvalidInput:
+            phone = "+" + "".join(ch for ch in wa_id if ch.isdigit())[:20]
+    elif user_id:
+        phone = user_id[:64]
+    else:
+        raise InvalidInput("A WhatsApp sender without an id.", field="from")
+    existing = store.find_by_phone(conn, clinic_id, phone)
+    if existing is None:
+        display = (profile_name or "").strip()[:120] or phone
+        return _insert(conn, clinic_id, display, phone, profile_name, now, simulated=simulated)
+    if profile_name and profile_name != existing.whatsapp_name:
+        update_row(
+            conn, "patients", existing.id, {"whatsapp_name": profile_name, "updated_at": stamp(now)}
+        )
+        return store.get_patient(conn, existing.id)
+    return existing

@@ -127,10 +127,12 @@ def clinic_stats(
     time; ``active_since`` the clinic-local date twelve months ago.
     """
     total_patients = conn.execute(
-        "SELECT count(*) FROM patients WHERE clinic_id = ? AND is_active = 1", [clinic_id]
+        "SELECT count(*) FROM patients WHERE clinic_id = ? AND is_active = 1 AND simulated = 0",
+        [clinic_id],
     ).fetchone()[0]
     new_this_month = conn.execute(
-        "SELECT count(*) FROM patients WHERE clinic_id = ? AND is_active = 1 AND created_at >= ?",
+        "SELECT count(*) FROM patients WHERE clinic_id = ? AND is_active = 1 AND simulated = 0"
+        " AND created_at >= ?",
         [clinic_id, month_start],
     ).fetchone()[0]
     since = active_since.isoformat()
@@ -140,17 +142,20 @@ def clinic_stats(
         """
         SELECT
           (SELECT count(*) FROM patients
-           WHERE clinic_id = ? AND is_active = 1 AND last_visit_date >= ?)
+           WHERE clinic_id = ? AND is_active = 1 AND simulated = 0 AND last_visit_date >= ?)
         + (SELECT count(DISTINCT a.patient_id)
            FROM appointments a JOIN patients p ON p.id = a.patient_id
            WHERE a.clinic_id = ? AND a.status = 'confirmed' AND a.start_ts >= ?
-             AND p.is_active = 1 AND (p.last_visit_date IS NULL OR p.last_visit_date < ?))
+             AND p.is_active = 1 AND p.simulated = 0
+             AND (p.last_visit_date IS NULL OR p.last_visit_date < ?))
         """,
         [clinic_id, since, clinic_id, now_ts, since],
     ).fetchone()[0]
     counts = dict(
         conn.execute(
-            "SELECT status, n FROM appointment_counts WHERE clinic_id = ?", [clinic_id]
+            "SELECT status, n FROM appointment_counts WHERE clinic_id = ?"
+            " AND status NOT LIKE 'simulated:%'",
+            [clinic_id],
         ).fetchall()
     )
     completed, no_shows = counts.get("completed", 0), counts.get("no_show", 0)

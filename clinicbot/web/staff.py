@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,10 +16,16 @@ from litestar.types import ASGIApp
 from clinicbot import __version__
 from clinicbot.config import Settings
 from clinicbot.db import Database
+from clinicbot.services.relay_poller import RelayPoller
+from clinicbot.services.sender import OutboxSender
+from clinicbot.services.tunnel import TunnelManager
 from clinicbot.web.appointments import AppointmentController
+from clinicbot.web.conversations import ConversationController
 from clinicbot.web.errors import EXCEPTION_HANDLERS
+from clinicbot.web.outbox import OutboxController
 from clinicbot.web.params import Clock
 from clinicbot.web.patients import PatientController
+from clinicbot.web.relay import RelayController
 from clinicbot.web.security import StaffGate
 from clinicbot.web.setup import (
     ClinicController,
@@ -27,6 +34,8 @@ from clinicbot.web.setup import (
     TimeOffController,
     WorkingHoursController,
 )
+from clinicbot.web.simulator import SimulatorController
+from clinicbot.web.tunnel import TunnelController
 
 API_CONTROLLERS = [
     ClinicController,
@@ -36,6 +45,11 @@ API_CONTROLLERS = [
     TimeOffController,
     PatientController,
     AppointmentController,
+    ConversationController,
+    SimulatorController,
+    TunnelController,
+    RelayController,
+    OutboxController,
 ]
 
 
@@ -55,6 +69,12 @@ def create_staff_app(
     *,
     ui_dir: Path,
     clock: Clock = system_clock,
+    wake_sender: Callable[[], None] = lambda: None,
+    wake_worker: Callable[[], None] = lambda: None,
+    drop_sessions: Callable[[str], object] = lambda prefix: None,
+    tunnel: TunnelManager | None = None,
+    relay: RelayPoller | None = None,
+    sender: OutboxSender | None = None,
 ) -> ASGIApp:
     """The staff app behind its gate (Host allow-list, bearer token on /api/)."""
     api = Router(
@@ -63,6 +83,12 @@ def create_staff_app(
         dependencies={
             "db": Provide(lambda: db, sync_to_thread=False),
             "clock": Provide(lambda: clock, sync_to_thread=False),
+            "wake_sender": Provide(lambda: wake_sender, sync_to_thread=False),
+            "wake_worker": Provide(lambda: wake_worker, sync_to_thread=False),
+            "drop_sessions": Provide(lambda: drop_sessions, sync_to_thread=False),
+            "tunnel": Provide(lambda: tunnel, sync_to_thread=False),
+            "relay": Provide(lambda: relay, sync_to_thread=False),
+            "sender": Provide(lambda: sender, sync_to_thread=False),
         },
     )
     app = Litestar(

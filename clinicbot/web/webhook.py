@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from litestar import Litestar, MediaType, Request, Response, get, post
@@ -30,8 +31,14 @@ def _text(status: int, text: str) -> Response[str]:
     return Response(text, status_code=status, media_type=MediaType.TEXT)
 
 
-def create_webhook_app(settings: Settings, db: Database, *, clock: Clock) -> Litestar:
-    """The public-facing listener."""
+def create_webhook_app(
+    settings: Settings,
+    db: Database,
+    *,
+    clock: Clock,
+    on_stored: Callable[[], None] = lambda: None,
+) -> Litestar:
+    """The public-facing listener; ``on_stored`` hears of each stored batch (the bot)."""
 
     @get(PATH, media_type=MediaType.TEXT, sync_to_thread=False)
     def verify(
@@ -68,7 +75,8 @@ def create_webhook_app(settings: Settings, db: Database, *, clock: Clock) -> Lit
             batch = parse_webhook(raw)
         except NotAWebhook as exc:
             return _text(400, str(exc))
-        await db.write(store_webhook, batch, clock())
+        if await db.write(store_webhook, batch, clock()):
+            on_stored()
         return _text(200, "OK")
 
     return Litestar(
