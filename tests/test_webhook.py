@@ -473,7 +473,7 @@ PROCESSING = ("processed_at", "patient_id", "outcome")
 
 def received(row: sqlite3.Row) -> dict[str, object]:
     """A stored message as received: the bot may have processed it since."""
-    return {k: row[k] for k in row.keys() if k not in PROCESSING}
+    return {k: v for k, v in dict(row).items() if k not in PROCESSING}
 
 
 def test_a_redelivery_is_acknowledged_and_adds_nothing(hook: Hook) -> None:
