@@ -13,7 +13,13 @@ from pathlib import Path
 import filelock
 
 from clinicbot import __version__
-from clinicbot.config import RELAY_PORT, Settings, load_relay_settings, load_settings
+from clinicbot.config import (
+    RELAY_PORT,
+    SettingError,
+    Settings,
+    load_relay_settings,
+    load_settings,
+)
 from clinicbot.relay.server import LOCK_NAME as RELAY_LOCK_NAME
 from clinicbot.relay.server import serve_relay
 from clinicbot.server import print_addresses, serve
@@ -171,10 +177,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # One line per Graph request would drown the log (and name the number id); errors stay.
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
-    if args.command == "relay":
-        sys.exit(run_relay(_relay_settings(args)))
-    settings = _settings(args)
+    try:
+        if args.command == "relay":
+            sys.exit(run_relay(_relay_settings(args)))
+        settings = _settings(args)
+    except SettingError as exc:
+        print(f"clinicbot: {exc}", file=sys.stderr)
+        sys.exit(2)
     demo = bool(getattr(args, "demo", False))
     # The desktop window arrives with the staff app; until then, and whenever there is no
     # display, `clinicbot` serves headless and prints the address.

@@ -41,6 +41,7 @@ class Settings:
     sender_max_backoff: float = 300.0  # the longest wait between retries, seconds
     sender_ambiguous_wait: float = 60.0  # before resending a message a crash left "sending"
     sender_auth_retry: float = 180.0  # how often a refused token is tried again
+    reminder_interval: float = 30.0  # how often due reminders are looked for, seconds
 
     @property
     def db_path(self) -> Path:
@@ -108,6 +109,31 @@ def _env(env: Mapping[str, str], name: str) -> str | None:
     return value or None
 
 
+class SettingError(ValueError):
+    """A setting that cannot be used; the message names it and says what it needs."""
+
+
+def _number(env: Mapping[str, str], name: str, default: float, kind: type[float] = float) -> float:
+    text = _env(env, name)
+    if text is None:
+        return default
+    try:
+        value = kind(text)
+    except ValueError:
+        what = "a whole number" if kind is int else "a number"
+        raise SettingError(f"{ENV_PREFIX}{name} must be {what}, not {text!r}") from None
+    if not 0 <= value < 10**9:
+        raise SettingError(f"{ENV_PREFIX}{name} must be 0 or more, not {text!r}")
+    return value
+
+
+def _port(env: Mapping[str, str], name: str, default: int) -> int:
+    value = int(_number(env, name, default, int))
+    if value > 65535:
+        raise SettingError(f"{ENV_PREFIX}{name} must be a port from 0 to 65535, not {value}")
+    return value
+
+
 def load_settings(
     env: Mapping[str, str] | None = None,
     *,
@@ -127,9 +153,9 @@ def load_settings(
         data_dir=chosen_dir,
         staff_token=load_staff_token(chosen_dir, env),
         host=host or _env(env, "HOST") or "127.0.0.1",
-        port=port if port is not None else int(_env(env, "PORT") or 8750),
+        port=port if port is not None else _port(env, "PORT", 8750),
         webhook_port=(
-            webhook_port if webhook_port is not None else int(_env(env, "WEBHOOK_PORT") or 8751)
+            webhook_port if webhook_port is not None else _port(env, "WEBHOOK_PORT", 8751)
         ),
         allowed_hosts=allowed_hosts(hosts),
         whatsapp_app_secret=_env(env, "WHATSAPP_APP_SECRET"),
@@ -139,9 +165,10 @@ def load_settings(
         whatsapp_api_base=_env(env, "WHATSAPP_API_BASE") or DEFAULT_API_BASE,
         relay_url=_env(env, "RELAY_URL"),
         relay_token=_env(env, "RELAY_TOKEN"),
-        sender_max_backoff=float(_env(env, "SENDER_MAX_BACKOFF") or 300),
-        sender_ambiguous_wait=float(_env(env, "SENDER_AMBIGUOUS_WAIT") or 60),
-        sender_auth_retry=float(_env(env, "SENDER_AUTH_RETRY") or 180),
+        sender_max_backoff=_number(env, "SENDER_MAX_BACKOFF", 300),
+        sender_ambiguous_wait=_number(env, "SENDER_AMBIGUOUS_WAIT", 60),
+        sender_auth_retry=_number(env, "SENDER_AUTH_RETRY", 180),
+        reminder_interval=_number(env, "REMINDER_INTERVAL", 30),
     )
 
 

@@ -108,7 +108,9 @@ async def serve(
     sender = OutboxSender(settings, db, clock=system_clock)  # sender.wake() after enqueueing
     sessions = Sessions(settings.sessions_dir)
     worker = BotWorker(db, sessions, clock=system_clock, on_reply=sender.wake)
-    reminders = ReminderScheduler(db, clock=system_clock, on_queued=sender.wake)
+    reminders = ReminderScheduler(
+        db, clock=system_clock, on_queued=sender.wake, interval=settings.reminder_interval
+    )
     relay = (
         RelayPoller(settings, db, clock=system_clock, on_stored=worker.wake)
         if relay_configured(settings)

@@ -69,6 +69,25 @@ def test_bad_arguments_are_an_argparse_error(args: list[str], tmp_path: Path) ->
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("variable", "value", "says"),
+    [
+        ("CLINICBOT_PORT", "http", "whole number"),
+        ("CLINICBOT_WEBHOOK_PORT", "70000", "port from 0 to 65535"),
+        ("CLINICBOT_REMINDER_INTERVAL", "soon", "a number"),
+        ("CLINICBOT_SENDER_MAX_BACKOFF", "-5", "0 or more"),
+        ("CLINICBOT_SENDER_AUTH_RETRY", "nan", "0 or more"),
+    ],
+)
+def test_a_bad_setting_is_named_without_a_traceback(
+    variable: str, value: str, says: str, tmp_path: Path
+) -> None:
+    result = _clinicbot("serve", "--data-dir", str(tmp_path), env={variable: value})
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert variable in result.stderr and says in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_port_zero_prints_two_urls_that_answer(tmp_path: Path) -> None:
     running = start_server(tmp_path)
     try:

@@ -199,5 +199,6 @@ def create_relay_app(
         route_handlers=[verify, receive, events, ack],
         openapi_config=None,
         debug=False,
+        logging_config=None,  # the CLI configures logging once, for everything
         request_max_body_size=MAX_BODY,
     )

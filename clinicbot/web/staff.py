@@ -107,5 +107,6 @@ def create_staff_app(
             security=[{"staff_token": []}],
         ),
         debug=False,
+        logging_config=None,  # the CLI configures logging once, for everything
     )
     return StaffGate(app, token=settings.staff_token, allowed_hosts=settings.allowed_hosts)

@@ -83,5 +83,6 @@ def create_webhook_app(
         route_handlers=[verify, receive],
         openapi_config=None,
         debug=False,
+        logging_config=None,  # the CLI configures logging once, for everything
         request_max_body_size=MAX_BODY,
     )
