@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from typing import Annotated
 
-from msgspec import UNSET, Meta, Struct, UnsetType
+from msgspec import UNSET, Meta, Struct, UnsetType, field
 
 # Bounds keep every value a client can send inside what SQLite and Python handle.
 Name = Annotated[str, Meta(min_length=1, max_length=120)]
@@ -19,6 +19,12 @@ Minutes = Annotated[int, Meta(ge=0, le=60 * 24 * 30)]
 Duration = Annotated[int, Meta(ge=5, le=12 * 60)]
 Step = Annotated[int, Meta(ge=5, le=240)]
 HorizonDays = Annotated[int, Meta(ge=1, le=730)]
+# When reminders go out, in minutes before the visit (up to four; none turns them off).
+ReminderMinutes = Annotated[list[Annotated[int, Meta(ge=5, le=14 * 24 * 60)]], Meta(max_length=4)]
+# An approved WhatsApp template's name: lowercase letters, digits and underscores.
+TemplateName = Annotated[str, Meta(min_length=1, max_length=512, pattern=r"^[a-z0-9_]+$")]
+# Older messages (Meta redelivers for days) get an apology and the menu, not blind action.
+StaleHours = Annotated[int, Meta(ge=1, le=24 * 7)]
 Price = Annotated[float, Meta(ge=0, le=10_000_000)]
 CountryCode = Annotated[str, Meta(pattern=r"^[A-Za-z]{2}$")]
 TimeZoneName = Annotated[str, Meta(min_length=1, max_length=64)]
@@ -76,7 +82,7 @@ class Clinic(Struct, frozen=True):
     slot_step_minutes: int
     created_at: str
     updated_at: str
-    reminder_minutes: str = "1440,120"  # minutes before the visit, comma-separated
+    reminder_minutes: list[int] = field(default_factory=lambda: [1440, 120])
     reminder_template: str = "appointment_reminder"
     stale_message_hours: int = 24
 
@@ -95,6 +101,9 @@ class ClinicCreate(Struct, forbid_unknown_fields=True):
     min_notice_minutes: Minutes = 60
     horizon_days: HorizonDays = 60
     slot_step_minutes: Step = 15
+    reminder_minutes: ReminderMinutes = field(default_factory=lambda: [1440, 120])
+    reminder_template: TemplateName = "appointment_reminder"
+    stale_message_hours: StaleHours = 24
 
 
 class ClinicUpdate(Struct, forbid_unknown_fields=True):
@@ -107,6 +116,9 @@ class ClinicUpdate(Struct, forbid_unknown_fields=True):
     min_notice_minutes: Minutes | UnsetType = UNSET
     horizon_days: HorizonDays | UnsetType = UNSET
     slot_step_minutes: Step | UnsetType = UNSET
+    reminder_minutes: ReminderMinutes | UnsetType = UNSET
+    reminder_template: TemplateName | UnsetType = UNSET
+    stale_message_hours: StaleHours | UnsetType = UNSET
 
 
 class Doctor(Struct, frozen=True):

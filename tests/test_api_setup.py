@@ -98,6 +98,11 @@ def test_clinic_create_read_list_update(api: httpx.Client) -> None:
         ({"name": ""}, "name"),
         ({"name": "X", "slot_step_minutes": 1}, "slot_step_minutes"),
         ({"name": "X", "horizon_days": 0}, "horizon_days"),
+        ({"name": "X", "reminder_minutes": [1440, 120, 60, 30, 10]}, "reminder_minutes"),
+        ({"name": "X", "reminder_minutes": [0]}, "reminder_minutes[0]"),
+        ({"name": "X", "reminder_minutes": "1440,120"}, "reminder_minutes"),
+        ({"name": "X", "reminder_template": "Appointment Reminder"}, "reminder_template"),
+        ({"name": "X", "stale_message_hours": 0}, "stale_message_hours"),
     ],
 )
 def test_clinic_bad_input_is_400_naming_the_field(
@@ -112,6 +117,30 @@ def test_clinic_patch_to_a_directory_timezone_is_400(api: httpx.Client, clinic: 
     r = api.patch(f"{API}/clinics/{clinic.id}", json={"timezone": "Etc"})
     assert r.status_code == 400, r.text
     assert _error_key(r) == "timezone"
+
+
+def test_clinic_whatsapp_settings(api: httpx.Client) -> None:
+    """Reminder times, the reminder template and the stale-message age: defaults, then set."""
+    clinic = api.post(f"{API}/clinics", json={"name": "Reminders"}).json()
+    assert clinic["reminder_minutes"] == [1440, 120]
+    assert clinic["reminder_template"] == "appointment_reminder"
+    assert clinic["stale_message_hours"] == 24
+    r = api.patch(
+        f"{API}/clinics/{clinic['id']}",
+        json={
+            "reminder_minutes": [60, 2880, 60],
+            "reminder_template": "visit_reminder_2",
+            "stale_message_hours": 48,
+        },
+    )
+    assert r.status_code == 200, r.text
+    again = api.get(f"{API}/clinics/{clinic['id']}").json()
+    assert again["reminder_minutes"] == [2880, 60]  # largest first, once each
+    assert (again["reminder_template"], again["stale_message_hours"]) == ("visit_reminder_2", 48)
+    # No reminders at all is a choice too.
+    r = api.patch(f"{API}/clinics/{clinic['id']}", json={"reminder_minutes": []})
+    assert r.status_code == 200, r.text
+    assert api.get(f"{API}/clinics/{clinic['id']}").json()["reminder_minutes"] == []
 
 
 def test_clinic_whatsapp_number_is_unique(api: httpx.Client) -> None:

@@ -37,12 +37,7 @@ MAX_OFFSET_MINUTES = 14 * 24 * 60
 
 def offsets(clinic: Clinic) -> list[int]:
     """The clinic's reminder times in minutes before the visit, largest first."""
-    values = set()
-    for part in clinic.reminder_minutes.split(","):
-        part = part.strip()
-        if part.isascii() and part.isdigit() and 0 < int(part) <= MAX_OFFSET_MINUTES:
-            values.add(int(part))
-    return sorted(values, reverse=True)
+    return sorted({m for m in clinic.reminder_minutes if 0 < m <= MAX_OFFSET_MINUTES}, reverse=True)
 
 
 _DUE = """

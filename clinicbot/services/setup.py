@@ -64,6 +64,7 @@ def _check_number_id(conn: sqlite3.Connection, number_id: object, clinic_id: str
 def create_clinic(conn: sqlite3.Connection, data: ClinicCreate, now: datetime) -> Clinic:
     values = set_fields(data)
     _check_region(values)
+    values["reminder_minutes"] = store.reminder_column(data.reminder_minutes)
     if data.phone:
         values["phone"] = normalize_phone(data.phone, str(values["country"]))
     clinic_id, at = new_id(), stamp(now)
@@ -89,6 +90,8 @@ def update_clinic(
         )
     if "whatsapp_phone_number_id" in values:
         _check_number_id(conn, values["whatsapp_phone_number_id"], clinic.id)
+    if isinstance(patch.reminder_minutes, list):
+        values["reminder_minutes"] = store.reminder_column(patch.reminder_minutes)
     if values:
         store.update_row(conn, "clinics", clinic.id, {**values, "updated_at": stamp(now)})
     return store.get_clinic(conn, clinic.id)

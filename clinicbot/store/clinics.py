@@ -29,11 +29,23 @@ def update_row(
 
 
 def get_clinic(conn: sqlite3.Connection, clinic_id: str) -> Clinic:
-    return record(_one(conn, "SELECT * FROM clinics WHERE id = ?", [clinic_id], "clinic"), Clinic)
+    return _clinic(_one(conn, "SELECT * FROM clinics WHERE id = ?", [clinic_id], "clinic"))
 
 
 def list_clinics(conn: sqlite3.Connection) -> list[Clinic]:
-    return records(conn.execute("SELECT * FROM clinics ORDER BY created_at, name"), Clinic)
+    return [_clinic(row) for row in conn.execute("SELECT * FROM clinics ORDER BY created_at, name")]
+
+
+def reminder_column(minutes: list[int]) -> str:
+    """How reminder offsets are kept: ``[1440, 120]`` -> ``"1440,120"``, largest first."""
+    return ",".join(str(m) for m in sorted(set(minutes), reverse=True))
+
+
+def _clinic(row: sqlite3.Row) -> Clinic:
+    values = dict(row)
+    text = str(values.get("reminder_minutes") or "")
+    values["reminder_minutes"] = [int(p) for p in text.split(",") if p.strip().isdigit()]
+    return record(values, Clinic)
 
 
 # doctors ---------------------------------------------------------------------------------
