@@ -244,3 +244,66 @@ def test_sessions_survive_reopening(tmp_path: Path) -> None:
     assert again.drop_prefix("c:SIM.") == 1 and again.get("c:SIM.a") is None
     assert again.get("nobody") is None
     again.close()
+
+
+def test_a_message_the_bot_keeps_failing_on_is_set_aside(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug on one message must not silence the patient: after a few tries it is marked
+    ``error`` and the patient's next message is answered."""
+    import asyncio
+
+    from clinicbot.conversation import engine
+    from clinicbot.db import Database, connect, migrate
+    from clinicbot.services import bot
+
+    setup = connect(tmp_path / "clinicbot.db")
+    migrate(setup)
+    make_clinic_db(setup, NOW, doctors=1)
+    inbound(setup, "wamid.poison")
+    later = inbound(setup, "wamid.fine")
+    setup.execute("UPDATE inbound_messages SET wa_timestamp = wa_timestamp + 1 WHERE rowid = 2")
+    setup.commit()
+    assert later.wa_message_id == "wamid.fine"
+
+    real_step = engine.step
+    tries: list[str] = []
+
+    def step(state: engine.State, message: object, context: object) -> engine.Turn:
+        tries.append("x")
+        if len(tries) <= bot.MAX_ATTEMPTS:
+            raise RuntimeError("a bug in the engine")
+        return real_step(state, message, context)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(bot, "step", step)
+
+    async def run() -> None:
+        db = Database(tmp_path / "clinicbot.db")
+        sessions = Sessions(tmp_path / "sessions")
+        worker = bot.BotWorker(db, sessions, clock=lambda: NOW)
+        stop = asyncio.Event()
+        task = asyncio.create_task(worker.run(stop))
+        for _ in range(200):
+            await asyncio.sleep(0.02)
+            done = await db.read(
+                lambda c: c.execute(
+                    "SELECT count(*) FROM inbound_messages WHERE processed_at IS NOT NULL"
+                ).fetchone()[0]
+            )
+            if done == 2:
+                break
+        stop.set()
+        await task
+        sessions.close()
+        db.close()
+
+    asyncio.run(run())
+    outcomes = dict(setup.execute("SELECT wa_message_id, outcome FROM inbound_messages").fetchall())
+    assert outcomes == {"wamid.poison": "error", "wamid.fine": "answered"}
+    assert len(tries) == bot.MAX_ATTEMPTS + 1
+    assert (
+        setup.execute("SELECT count(*) FROM outbox WHERE key LIKE 'reply:wamid.fine:%'").fetchone()[
+            0
+        ]
+        >= 1
+    )

@@ -93,6 +93,7 @@ class BotWorker:
         self._concurrency = concurrency
         self._wake = asyncio.Event()
         self._active: dict[str, asyncio.Task[None]] = {}
+        self._failures: dict[str, int] = {}
         self.processed = 0
 
     def wake(self) -> None:
@@ -123,15 +124,34 @@ class BotWorker:
                 self._active[sender] = task
 
     async def _drain(self, sender: str) -> None:
+        current: Message | None = None
         try:
             while messages := await self._db.read(_pending_for, sender):
-                for message in messages:
-                    await self.process(message)
+                for current in messages:
+                    await self.process(current)
+        except sqlite3.OperationalError as exc:  # the disk is full, or another program locks
+            log.warning("the bot worker waits for the database: %s", exc)
+            await asyncio.sleep(1.0)
         except Exception:
-            log.exception("the bot worker stopped on a sender's messages; will retry")
+            if current is None:
+                log.exception("the bot worker could not read a sender's messages")
+                await asyncio.sleep(1.0)
+            else:
+                await self._note_failure(current)
         finally:
             del self._active[sender]
             self._wake.set()
+
+    async def _note_failure(self, message: Message) -> None:
+        """A bug on one message must not silence the patient for good: after a few tries the
+        message is set aside (outcome ``error``) and the patient's next ones are answered."""
+        count = self._failures.get(message.wa_message_id, 0) + 1
+        self._failures[message.wa_message_id] = count
+        log.exception("the bot failed on a message (try %d of %d)", count, MAX_ATTEMPTS)
+        if count >= MAX_ATTEMPTS:
+            del self._failures[message.wa_message_id]
+            with contextlib.suppress(sqlite3.Error):
+                await self._db.write(mark_processed, message.wa_message_id, "error", self._clock())
 
     async def process(self, message: Message) -> None:
         """Answer one message (or record why not); safe to repeat."""
