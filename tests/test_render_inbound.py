@@ -128,7 +128,7 @@ def _body(message: dict[str, object]) -> str:
         ("audio", {"audio": {"id": "1", "voice": True}}, ("media", "", None)),
         ("location", {"location": {"latitude": 1, "longitude": 2}}, ("media", "", None)),
         ("reaction", {"reaction": {"emoji": "👍"}}, ("other", "", None)),
-        ("unsupported", {"unsupported": {"type": "poll"}}, ("other", "", None)),
+        ("unsupported", {"unsupported": {"type": "poll"}}, ("media", "", None)),
         ("interactive", {"interactive": {"type": "nfm_reply"}}, ("other", "", None)),
         ("text", {"text": "not an object"}, ("other", "", None)),
     ],

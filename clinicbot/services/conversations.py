@@ -76,7 +76,7 @@ def read_thread(conn: sqlite3.Connection, patient_id: str, limit: int, now: date
             r["wa_message_id"],
             outcome=r["outcome"],
         )
-        for r in inbound
+        for r in reversed(inbound)  # newest first from the store: same-second ties keep order
     ]
     messages += [
         ThreadMessage(
@@ -89,7 +89,7 @@ def read_thread(conn: sqlite3.Connection, patient_id: str, limit: int, now: date
             status=r["status"],
             error=r["error_reason"],
         )
-        for r in outbound
+        for r in reversed(outbound)
     ]
     messages.sort(key=lambda m: (m.at, m.direction == "out"))
     return Thread(conversation, messages[-limit:], window_open(conversation, now))

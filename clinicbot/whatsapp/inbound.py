@@ -12,6 +12,10 @@ MAX_TEXT = 4096
 MEDIA_TYPES = frozenset(
     {"image", "audio", "video", "document", "sticker", "location", "contacts", "order"}
 )
+# What the bot cannot read but answers as it answers a file (DESIGN.md: a polite answer and
+# the menu, never silence): the media above, and what WhatsApp itself could not pass on
+# (``unsupported``: a poll, a message type newer than the API).
+UNREADABLE = MEDIA_TYPES | {"unsupported"}
 
 
 def _dict(value: object) -> dict[str, Any]:
@@ -53,7 +57,7 @@ def to_inbound(message_type: str, body: str, *, stale: bool = False) -> Inbound:
         inbound = _interactive(message)
     elif message_type == "button":
         inbound = _button(message)
-    elif message_type in MEDIA_TYPES:
+    elif message_type in UNREADABLE:
         caption = _str(_dict(message.get(message_type)).get("caption")).strip()
         inbound = Inbound("media", text=caption)
     else:
