@@ -7,6 +7,8 @@ import sqlite3
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import msgspec
+
 from clinicbot.conversation.model import Context, Language
 from clinicbot.domain import Appointment, Clinic, Service, Status, WorkingHours
 from clinicbot.errors import SlotTaken
@@ -134,7 +136,14 @@ def build_context(
 ) -> Context:
     """Everything the engine may consult for one message, from this connection's snapshot."""
     doctors = tuple(d for d in setup.list_doctors(conn, clinic.id) if d.active)
-    services = tuple(s for s in setup.list_services(conn, clinic.id) if s.active)
+    # A service naming no doctors is offered by every doctor (``setup.doctor_offers``):
+    # the engine reads ``doctor_ids`` as the full list, so name them all for it.
+    everyone = [d.id for d in doctors]
+    services = tuple(
+        s if s.doctor_ids else msgspec.structs.replace(s, doctor_ids=everyone)
+        for s in setup.list_services(conn, clinic.id)
+        if s.active
+    )
     hours: dict[str, list[WorkingHours]] = {d.id: [] for d in doctors}
     for h in setup.list_working_hours(conn, clinic_id=clinic.id, doctor_id=None):
         hours.setdefault(h.doctor_id, []).append(h)

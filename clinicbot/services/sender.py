@@ -280,8 +280,6 @@ class OutboxSender:
 
     async def _attempt(self, graph: GraphClient, row: OutboxRow) -> None:
         await self._rate.acquire()
-        if row.kind != "read":
-            await self._pair(row.recipient).acquire()
         now = self._clock()
         started = await self._db.write(
             outbox.begin_attempt, row.id, now, now.timestamp() + self.ambiguous_wait
@@ -292,12 +290,22 @@ class OutboxSender:
             wamid = await self._post(graph, started)
         except GraphError as exc:
             await self._failed(started, exc)
+            if exc.maybe_sent:
+                await self._spend_pair(row)
             return
         if wamid is None:
             await self._db.write(outbox.advance, row.id, "sent", self._clock())
         else:
             await self._db.write(outbox.record_sent, row.id, wamid, self._clock())
         self._succeeded(started)
+        await self._spend_pair(row)
+
+    async def _spend_pair(self, row: OutboxRow) -> None:
+        """Count a message against the patient's pair rate once it may have reached Meta
+        (``_launch`` saw room before the send). A refused connection, a 5xx or a refusal is
+        no message: retries through an outage must not leave the patient throttled after."""
+        if row.kind != "read":
+            await self._pair(row.recipient).acquire()
 
     async def _post(self, graph: GraphClient, row: OutboxRow) -> str | None:
         """Send the row; its wamid, or None for a mark-as-read call."""
