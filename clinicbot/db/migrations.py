@@ -411,3 +411,30 @@ def _conversations_outbox(db: sqlite_utils.Database) -> None:
         );
         """,
     )
+
+
+@MIGRATIONS(name="004_reminders_per_visit_time")
+def _reminders_per_visit_time(db: sqlite_utils.Database) -> None:
+    """A reminder belongs to a visit *time*: a visit moved to another day is reminded of
+    again. Rows kept from before count for the time the appointment has now."""
+    _run_script(
+        db,
+        """
+        CREATE TABLE reminders_new (
+            appointment_id TEXT NOT NULL REFERENCES appointments(id),
+            start_ts INTEGER NOT NULL,     -- the visit time it reminds of
+            minutes_before INTEGER NOT NULL,
+            outbox_id INTEGER REFERENCES outbox(id),
+            outcome TEXT NOT NULL,         -- queued, template, skipped: why not
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (appointment_id, start_ts, minutes_before)
+        ) WITHOUT ROWID;
+        INSERT INTO reminders_new
+            SELECT r.appointment_id, a.start_ts, r.minutes_before, r.outbox_id, r.outcome,
+                   r.created_at
+            FROM reminders r JOIN appointments a ON a.id = r.appointment_id;
+        DROP TABLE reminders;
+        ALTER TABLE reminders_new RENAME TO reminders;
+        CREATE INDEX reminders_outbox ON reminders(outbox_id) WHERE outbox_id IS NOT NULL;
+        """,
+    )

@@ -2,11 +2,12 @@
 
 ``queue_due_reminders`` runs every half minute in one transaction: for every confirmed
 appointment whose reminder time has come it writes a ``reminders`` row — its primary key
-(appointment, minutes before) makes a second reminder impossible, across restarts too —
+(appointment, visit time, minutes before) makes a second reminder impossible, across restarts
+too, while a visit moved to another time is reminded of again —
 and, in the same transaction, the message into the outbox. Inside WhatsApp's 24-hour
 window the message is free-form with Confirm / Cancel / Reschedule buttons; outside it,
 the clinic's approved template with the same three quick replies. The sender drops a queued
-reminder whose appointment was cancelled meanwhile.
+reminder whose appointment was cancelled or moved meanwhile.
 """
 
 from __future__ import annotations
@@ -41,7 +42,9 @@ def offsets(clinic: Clinic) -> list[int]:
 
 
 _DUE = """
-SELECT a.id, a.start_ts, a.starts_at, a.created_at, a.simulated, d.name AS doctor,
+SELECT a.id, a.start_ts, a.starts_at, a.simulated, d.name AS doctor,
+       coalesce((SELECT max(e.at) FROM appointment_events e WHERE e.appointment_id = a.id
+                 AND e.kind IN ('created', 'reschedule')), a.created_at) AS set_at,
        p.id AS patient_id, p.name AS patient_name, c.wa_id, c.language, c.reminders_off,
        c.last_inbound_ts, c.simulated AS sim_conversation
 FROM appointments a
@@ -54,7 +57,7 @@ WHERE a.clinic_id = ? AND a.status = 'confirmed' AND a.start_ts > ? AND a.start_
 
 def _record(
     conn: sqlite3.Connection,
-    appointment_id: str,
+    visit: sqlite3.Row,
     minutes: int,
     outcome: str,
     outbox_id: int | None,
@@ -62,16 +65,18 @@ def _record(
 ) -> bool:
     return bool(
         conn.execute(
-            "INSERT OR IGNORE INTO reminders (appointment_id, minutes_before, outbox_id, outcome,"
-            " created_at) VALUES (?, ?, ?, ?, ?)",
-            [appointment_id, minutes, outbox_id, outcome, stamp(now)],
+            "INSERT OR IGNORE INTO reminders (appointment_id, start_ts, minutes_before,"
+            " outbox_id, outcome, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            [visit["id"], visit["start_ts"], minutes, outbox_id, outcome, stamp(now)],
         ).rowcount
     )
 
 
-def _done(conn: sqlite3.Connection, appointment_id: str) -> set[int]:
+def _done(conn: sqlite3.Connection, visit: sqlite3.Row) -> set[int]:
+    """The reminders already settled for this visit at its present time."""
     rows = conn.execute(
-        "SELECT minutes_before FROM reminders WHERE appointment_id = ?", [appointment_id]
+        "SELECT minutes_before FROM reminders WHERE appointment_id = ? AND start_ts = ?",
+        [visit["id"], visit["start_ts"]],
     )
     return {r[0] for r in rows}
 
@@ -119,7 +124,7 @@ def _queue(
         kind, payload, outcome = "template", _template(clinic, row, when, language), "template"
     outbox_id = enqueue(
         conn,
-        key=f"reminder:{row['id']}:{minutes}",
+        key=f"reminder:{row['id']}:{row['start_ts']}:{minutes}",
         clinic_id=clinic.id,
         patient_id=row["patient_id"],
         recipient=row["wa_id"],
@@ -131,7 +136,7 @@ def _queue(
         appointment_id=row["id"],
         simulated=bool(row["sim_conversation"]),
     )
-    _record(conn, row["id"], minutes, outcome, outbox_id, now)
+    _record(conn, row, minutes, outcome, outbox_id, now)
     return outcome
 
 
@@ -154,22 +159,22 @@ def _remind(
 ) -> int:
     now_ts = int(now.timestamp())
     due = [m for m in times if row["start_ts"] - m * 60 <= now_ts]
-    done = _done(conn, row["id"])
+    done = _done(conn, row)
     pending = [m for m in due if m not in done]
     if not pending:
         return 0
     nearest = min(due)
     for minutes in pending:
         if minutes != nearest:  # a later reminder is due already: send only that one
-            _record(conn, row["id"], minutes, "skipped: a later reminder was due", None, now)
+            _record(conn, row, minutes, "skipped: a later reminder was due", None, now)
     if nearest not in pending:
         return 0
     due_at = stamp(datetime.fromtimestamp(row["start_ts"] - nearest * 60, now.tzinfo))
-    if row["created_at"] > due_at:
-        _record(conn, row["id"], nearest, "skipped: booked after the reminder time", None, now)
+    if row["set_at"] > due_at:  # booked (or moved here) after: the confirmation said it
+        _record(conn, row, nearest, "skipped: booked after the reminder time", None, now)
         return 0
     if row["reminders_off"]:
-        _record(conn, row["id"], nearest, "skipped: the patient asked for no reminders", None, now)
+        _record(conn, row, nearest, "skipped: the patient asked for no reminders", None, now)
         return 0
     _queue(conn, clinic, row, nearest, now)
     return 1

@@ -164,15 +164,19 @@ def pending(conn: sqlite3.Connection, now_ts: float, limit: int) -> Pending:
 def _stale_reminder(conn: sqlite3.Connection, row_id: int, now_ts: float) -> str | None:
     """Why a queued reminder should no longer go out, if it should not."""
     found = conn.execute(
-        "SELECT a.status, a.start_ts FROM outbox o JOIN appointments a ON a.id = o.appointment_id"
+        "SELECT a.status, a.start_ts, r.start_ts FROM outbox o"
+        " JOIN appointments a ON a.id = o.appointment_id"
+        " LEFT JOIN reminders r ON r.outbox_id = o.id"
         " WHERE o.id = ? AND o.author = 'reminder'",
         [row_id],
     ).fetchone()
     if found is None:
         return None
-    status, start_ts = found
+    status, start_ts, reminded_of = found
     if status != "confirmed":
         return f"Not sent: the appointment is {status.replace('_', ' ')} now."
+    if reminded_of is not None and reminded_of != start_ts:
+        return "Not sent: the appointment has moved to another time."
     if start_ts <= now_ts:
         return "Not sent: the visit had begun before WhatsApp could be reached."
     return None
