@@ -167,3 +167,35 @@ def test_a_reminder_for_a_cancelled_visit_is_dropped(
     assert dropped.error_reason and "cancelled" in dropped.error_reason
     assert dropped.attempts == 0
     assert outbox.list_failed(conn, clinic.id, 10, 0) == []
+
+
+def test_a_read_receipt_with_a_later_one_behind_it_is_not_sent(
+    conn: sqlite3.Connection,
+) -> None:
+    """Marking the latest message read marks the earlier ones: one call, not three."""
+    clinic = make_clinic_db(conn, NOW)
+
+    def read(n: int, to: str = "919876543210") -> int:
+        row_id = outbox.enqueue(
+            conn,
+            key=f"read:wamid.{to}.{n}",
+            clinic_id=clinic.id,
+            patient_id=None,
+            recipient=to,
+            kind="read",
+            payload={"message_id": f"wamid.{to}.{n}"},
+            preview="",
+            author="system",
+            now=NOW,
+        )
+        assert row_id is not None
+        return row_id
+
+    first, second, other, third = read(1), read(2), read(1, to="919812345678"), read(3)
+    assert outbox.begin_attempt(conn, first, NOW, 0) is None
+    assert outbox.begin_attempt(conn, second, NOW, 0) is None
+    assert state_of(conn, first) == state_of(conn, second) == "cancelled"
+    started = outbox.begin_attempt(conn, third, NOW, 0)
+    assert started is not None and started.status == "sending"
+    started = outbox.begin_attempt(conn, other, NOW, 0)  # another patient's: their own
+    assert started is not None and started.status == "sending"

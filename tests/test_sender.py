@@ -175,7 +175,8 @@ def test_buttons_lists_and_read_receipts(clinic: Clinic) -> None:
     asked = clinic.enqueue_payload(patient, "interactive", buttons, "Hello!")
     read = {"status": "read", "message_id": "wamid.FROM.PATIENT"}
     receipt = clinic.enqueue_payload(patient, "read", read)
-    broken = clinic.enqueue_payload(patient, "read", {"status": "read", "message_id": ""})
+    # (another patient's: a later receipt for the same patient would stand in for the first)
+    broken = clinic.enqueue_payload(number(), "read", {"status": "read", "message_id": ""})
     clinic.wait_until([asked, receipt], DONE)
     clinic.wait_until([broken], {"cancelled"})  # dropped, not shown to staff as failed
     assert "wamid.FROM.PATIENT" in clinic.fake.reads
@@ -332,6 +333,19 @@ def test_503s_and_throughput_limits_are_retried(clinic: Clinic) -> None:
     clinic.wait_until(ids, DONE)
     assert [m.text for m in clinic.fake.messages_to(patient)] == ["#0", "#1", "#2"]
     assert len(clinic.fake.refusals(130429)) >= 2
+
+
+def test_a_burst_stays_within_the_numbers_rate(clinic: Clinic) -> None:
+    """240 replies to 240 patients at once go out within Meta's 80 per second over every
+    second (the fake refuses with 130429 over a sliding second, as Meta counts)."""
+    refused_before = len(clinic.fake.refusals(130429))
+    patients = [number() for _ in range(240)]
+    for patient in patients:
+        clinic.fake.open_window(patient)
+    ids = [clinic.enqueue(patient, "your appointment is booked") for patient in patients]
+    clinic.wait_until(ids, DONE, timeout=60)
+    assert len(clinic.fake.refusals(130429)) == refused_before
+    assert all(len(clinic.fake.messages_to(p)) == 1 for p in patients)
 
 
 def test_a_pair_rate_limit_holds_only_that_patient(clinic: Clinic) -> None:

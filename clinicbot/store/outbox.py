@@ -182,6 +182,19 @@ def _stale_reminder(conn: sqlite3.Connection, row_id: int, now_ts: float) -> str
     return None
 
 
+def _superseded_read(conn: sqlite3.Connection, row_id: int) -> str | None:
+    """Marking a message read marks the patient's earlier ones too: a read receipt with a
+    later one queued behind it would only spend a call of the number's rate."""
+    later = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM outbox o JOIN outbox later"
+        " ON later.recipient = o.recipient AND later.id > o.id"
+        " WHERE o.id = ? AND o.kind = 'read' AND o.status = 'queued'"
+        " AND later.kind = 'read' AND later.status = 'queued')",
+        [row_id],
+    ).fetchone()[0]
+    return "Not needed: a later message of the patient is marked read." if later else None
+
+
 def settle_simulated(conn: sqlite3.Connection, now: datetime) -> int:
     """The simulator's messages never leave the PC: they are read as soon as written
     (a reminder for an appointment no longer confirmed is dropped instead)."""
@@ -210,7 +223,7 @@ def begin_attempt(
     status webhook may still show that Meta accepted it. A reminder whose appointment was
     cancelled (or has begun) meanwhile is dropped instead: ``cancelled``, with the reason.
     """
-    stale = _stale_reminder(conn, row_id, now.timestamp())
+    stale = _stale_reminder(conn, row_id, now.timestamp()) or _superseded_read(conn, row_id)
     if stale is not None:
         fail(conn, row_id, now, code=None, reason=stale, drop=True)
         return None
