@@ -9,4 +9,9 @@ Modules: ``clinic`` (the clinic's shape), ``people`` (names and phones), ``build
 database and its cache), ``inputs`` (seeded requests), ``timing`` (samples and percentiles),
 ``inprocess`` and ``api`` (the measurements), ``server`` (the clinicbot process), ``report``
 (the Markdown section), ``runner`` (one run, start to end).
+
+Beside it: the webhook bench (``webhook``, ``webhook_load``, ``webhook_baseline``:
+acknowledgements per second) and the turns bench (``turns``, ``turns_load``,
+``turns_baseline``, ``turns_report``: a whole WhatsApp turn, webhook in to reply out, while
+200 patients book at once).
 """

@@ -1,6 +1,7 @@
 """``python -m bench``: build (or reuse) the database, measure, print the summary and write
-this bench's section of docs/BENCHMARKS.md; then the webhook bench (``bench.webhook``) and its
-section. ``--only core`` or ``--only webhook`` runs one of them."""
+this bench's section of docs/BENCHMARKS.md; then the webhook bench (``bench.webhook``) and the
+turns bench (``bench.turns``), each with its own section. ``--only core``, ``--only webhook``
+or ``--only turns`` runs one of them."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from bench import webhook
+from bench import turns, turns_report, webhook
 from bench.report import SECTION, section, write_section
 from bench.runner import QUICK, ROOT, Options, run
 
@@ -26,6 +27,12 @@ def _levels(text: str) -> tuple[int, ...]:
     if not levels or min(levels) < 1:
         raise argparse.ArgumentTypeError("client counts are 1 or more")
     return levels
+
+
+def _count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError("a whole number, 1 or more")
+    return int(text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -55,7 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     # The webhook bench (bench/webhook.py).
     parser.add_argument(
-        "--only", choices=("core", "webhook"), help="run one bench (default: core, then webhook)"
+        "--only",
+        choices=("core", "webhook", "turns"),
+        help="run one bench (default: core, then webhook, then turns)",
     )
     parser.add_argument(
         "--senders",
@@ -63,7 +72,26 @@ def build_parser() -> argparse.ArgumentParser:
         default=webhook.Options().senders,
         help="webhook bench: concurrent senders, default 1,16,64",
     )
+    # The turns bench (bench/turns.py).
+    parser.add_argument(
+        "--booking-patients",
+        type=_count,
+        default=None,
+        help=f"turns bench: patients booking at once, default {turns.FULL.patients}",
+    )
     return parser
+
+
+def turns_options(args: argparse.Namespace, argv: Sequence[str]) -> turns.Options:
+    scale = turns.QUICK if args.quick else turns.FULL
+    if args.booking_patients is not None:
+        scale = replace(scale, patients=args.booking_patients)
+    return turns.Options(
+        scale=scale,
+        work_dir=args.work_dir,
+        pin=not args.no_pin,
+        command=" ".join(["python -m bench", *argv]),
+    )
 
 
 def webhook_options(args: argparse.Namespace, argv: Sequence[str]) -> webhook.Options:
@@ -107,6 +135,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             log(f"wrote the '{SECTION}' section of {args.output}")
     if args.only in (None, "webhook"):
         webhook.main(webhook_options(args, argv), None if args.no_write else args.output, log)
+    if args.only in (None, "turns"):
+        turns_report.main(turns_options(args, argv), None if args.no_write else args.output, log)
     return 0
 
 

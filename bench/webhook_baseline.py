@@ -220,9 +220,14 @@ async def _serve_canned(host: str, port: int) -> None:
 
 
 async def _serve_asgi(mode: str, db: Path, secret: bytes, host: str, port: int) -> None:
+    await serve_asgi(_app(mode, db, secret), mode, host, port)
+
+
+async def serve_asgi(app: App, mode: str, host: str, port: int) -> None:
+    """Serve ``app`` with uvicorn until stopped; print ``baseline MODE: <url>`` once up."""
     sock = bind(host, port)
     config = uvicorn.Config(  # as clinicbot.server configures its listeners
-        _app(mode, db, secret),
+        app,
         log_level="warning",
         access_log=False,
         lifespan="off",

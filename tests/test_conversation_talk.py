@@ -109,7 +109,7 @@ def test_writing_in_devanagari_switches_to_hindi() -> None:
     assert chat.last.text.startswith("Sunrise Family Clinic\n12 MG Road")
     assert "फ़ोन:" in chat.last.text
     chat.send("नमस्ते")
-    assert chat.effects == ()  # already Hindi
+    assert not chat.effects  # already Hindi
 
 
 def test_hinglish_keeps_the_chosen_language() -> None:

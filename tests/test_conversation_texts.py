@@ -110,7 +110,7 @@ def test_money(amount: float, written: str) -> None:
 @pytest.mark.parametrize("lang", list(Language))
 def test_the_reminder_has_confirm_first_and_fits(lang: Language) -> None:
     start = datetime(2025, 11, 25, 17, tzinfo=IST)
-    reply = texts.reminder(lang, SAMPLES["clinic"], SAMPLES["doctor"], start, "a" * 36)
+    reply = texts.reminder(lang, str(SAMPLES["clinic"]), str(SAMPLES["doctor"]), start, "a" * 36)
     assert_fits(reply)
     assert [c.id.split(":")[0] for c in reply.choices] == ["confirm", "cancel", "reschedule"]
     assert texts.when(lang, start) in reply.text

@@ -65,8 +65,8 @@ def test_a_write_that_destroys_the_transaction_does_not_take_others_with_it(db: 
 def test_unique_violation_is_the_callers_error(db: Database) -> None:
     async def go() -> list[object]:
         await db.write(_insert, 1)
-        return await asyncio.gather(
-            db.write(_insert, 1), db.write(_insert, 2), return_exceptions=True
+        return list(
+            await asyncio.gather(db.write(_insert, 1), db.write(_insert, 2), return_exceptions=True)
         )
 
     first, second = asyncio.run(go())

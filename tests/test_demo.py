@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from itertools import pairwise
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from hypothesis import HealthCheck, given, settings
@@ -53,7 +54,7 @@ def fresh_db() -> Iterator[sqlite3.Connection]:
             conn.close()
 
 
-def scalar(conn: sqlite3.Connection, sql: str, *args: object) -> object:
+def scalar(conn: sqlite3.Connection, sql: str, *args: object) -> Any:
     return conn.execute(sql, args).fetchone()[0]
 
 
