@@ -19,12 +19,13 @@ from clinicbot.conversation.model import (
     HandOver,
     Hold,
     Language,
+    Release,
     Reply,
 )
 from clinicbot.db.database import transaction
 from clinicbot.errors import Conflict, InvalidInput, NotFound, SlotTaken
 from clinicbot.services import conversations, simulator
-from clinicbot.services.bot_context import build_context
+from clinicbot.services.bot_context import HOLD_MINUTES, OFFER_HOLD_MINUTES, build_context
 from clinicbot.services.bot_turns import Applied, Message, apply_turn
 from clinicbot.services.inbox import store_webhook
 from clinicbot.services.patients import clinic_stats
@@ -162,6 +163,22 @@ def test_a_hold_keeps_the_slot_from_others_but_not_from_its_patient(
         assert (start in starts) is sees
     apply(conn, inbound(conn, "wamid.3"), Book(clinic.doctor, clinic.service, start))
     assert conn.execute("SELECT count(*) FROM slot_holds").fetchone()[0] == 0
+
+
+def test_an_offered_time_is_held_briefly_and_let_go_on_leaving(
+    conn: sqlite3.Connection, clinic: TestClinic
+) -> None:
+    def holds() -> list[tuple[int, int]]:
+        rows = conn.execute("SELECT start_ts, expires_ts - ? FROM slot_holds", [now_ts])
+        return [(r[0], r[1]) for r in rows]
+
+    now_ts, start, later = int(NOW.timestamp()), slot(clinic), slot(clinic, 11)
+    apply(conn, inbound(conn, "wamid.1"), Hold(clinic.doctor, clinic.service, start, "offer"))
+    assert holds() == [(int(start.timestamp()), OFFER_HOLD_MINUTES * 60)]
+    apply(conn, inbound(conn, "wamid.2"), Hold(clinic.doctor, clinic.service, later))
+    assert holds() == [(int(later.timestamp()), HOLD_MINUTES * 60)]  # one hold per patient
+    apply(conn, inbound(conn, "wamid.3"), Release())
+    assert holds() == []
 
 
 def test_a_patient_cannot_cancel_someone_elses_appointment(

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 import msgspec
 
 from clinicbot.conversation.engine import State, Turn, step
-from clinicbot.conversation.model import Book, Hold, Inbound, Language
+from clinicbot.conversation.model import Book, Hold, Inbound, Language, Release
 from tests.conversation_clinic import (
     CHILD,
     CLEANING,
@@ -37,6 +37,13 @@ TOMORROW = date(2025, 11, 25)
 
 def _starts(chat: Chat) -> list[str]:
     return [i.rsplit(":", 1)[1] for i in chat.ids if i.startswith("slot:")]
+
+
+def first_offered(chat: Chat) -> Hold:
+    """The brief hold on the first time in the last list offered, as the engine should ask."""
+    _, doctor, service, stamp = chat.ids[0].split(":")
+    start = datetime.strptime(stamp, "%Y%m%d%H%M").replace(tzinfo=IST)
+    return Hold(doctor, service, start, kind="offer")
 
 
 def first_option_path(chat: Chat, limit: int = 8) -> int:
@@ -109,6 +116,22 @@ def test_service_then_any_doctor_then_the_earliest_slots_across_days() -> None:
     assert later and min(later) > max(starts)
 
 
+def test_every_list_of_times_holds_its_first_briefly() -> None:
+    """So that patients choosing at once are not all offered the same first time; leaving
+    the booking lets go of it."""
+    chat = Chat(context())
+    chat.tap("menu:book")
+    chat.tap(f"svc:{FOLLOWUP}")
+    assert chat.tap(0).effects == (first_offered(chat),)  # any doctor: the earliest times
+    assert chat.tap(9).effects == (first_offered(chat),)  # More slots
+    assert chat.tap("menu:home").effects == (Release(),)
+    chat.send("kal 5 baje")
+    nearest = chat.tap(f"svc:{GENERAL}")  # Dr. Mehta is taken at 5 pm: the nearest times
+    assert nearest.effects == (first_offered(chat),)
+    picked = chat.tap(0).effects[0]
+    assert isinstance(picked, Hold) and picked.kind == "confirm"
+
+
 def test_book_with_dr_mehta_tomorrow_evening() -> None:
     chat = Chat(context())
     chat.send("book with Dr Mehta tomorrow evening")
@@ -135,8 +158,8 @@ def test_kal_5_baje_when_that_time_is_free_goes_straight_to_confirm() -> None:
     assert chat.effects == (Hold(VERMA, CHILD, datetime(2025, 11, 25, 17, tzinfo=IST)),)
     assert chat.titles == ["Confirm", "Change time"]
     assert "Tue 25 Nov, 5:00 pm" in chat.last.text and "₹600" in chat.last.text
-    chat.tap(0)
-    assert chat.effects == (Book(VERMA, CHILD, datetime(2025, 11, 25, 17, tzinfo=IST)),)
+    confirmed = chat.tap(0)
+    assert confirmed.effects == (Book(VERMA, CHILD, datetime(2025, 11, 25, 17, tzinfo=IST)),)
 
 
 def test_kal_5_baje_when_taken_offers_the_nearest_before_and_after() -> None:
@@ -199,7 +222,7 @@ def test_cancel_while_confirming_books_nothing() -> None:
     chat.send("teeth cleaning tomorrow")
     chat.tap(0)
     chat.send("cancel")
-    assert chat.effects == ()
+    assert chat.effects == (Release(),)  # and the time held for confirming is let go
     assert chat.last.text == "Okay, nothing is booked."
 
 
@@ -211,12 +234,13 @@ def test_a_slot_taken_while_choosing_is_never_booked() -> None:
     hold = chat.effects[0]
     assert isinstance(hold, Hold)
     availability.take(appointment("y", VERMA, CHILD, hold.starts_at, patient="p7"))
-    chat.tap(0)  # Confirm
-    assert chat.effects == ()
+    offered = chat.tap(0)  # Confirm
+    first = first_offered(chat)
+    assert offered.effects == (first,)  # no Book: the first time offered instead, held
     assert chat.last.text.startswith("Sorry, Tue 25 Nov, 9:00 am was just taken")
     assert "202511250900" not in _starts(chat)
-    chat.tap(0)
-    assert isinstance(chat.effects[0], Hold)
+    picked = chat.tap(0)
+    assert picked.effects == (Hold(first.doctor_id, first.service_id, first.starts_at),)
 
 
 def test_a_rerun_on_a_fresh_snapshot_says_what_changed() -> None:
@@ -230,7 +254,7 @@ def test_a_rerun_on_a_fresh_snapshot_says_what_changed() -> None:
     assert isinstance(first.effects[0], Book)
     availability.take(appointment("z", SHARMA, FOLLOWUP, first.effects[0].starts_at, patient="p"))
     again = step(before, confirm, chat.ctx)
-    assert again.effects == ()
+    assert [type(e) for e in again.effects] == [Hold]  # the first nearest time, not a Book
     assert again.replies[0].text.startswith("Sorry, Tue 25 Nov, 11:00 am was just taken")
 
 

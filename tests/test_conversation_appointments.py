@@ -12,6 +12,7 @@ from clinicbot.conversation.model import (
     Hold,
     Inbound,
     Language,
+    Release,
     Reschedule,
 )
 from tests.conversation_clinic import (
@@ -100,6 +101,8 @@ def test_reschedule_offers_the_same_doctor_and_service_then_moves() -> None:
     chat.send("I want to reschedule my appointment")
     assert chat.last.text.startswith("Your appointment: Wed 26 Nov, 11:00 am with Dr. Priya")
     assert all(i.startswith("move:appt-1:") or i.startswith("more:") for i in chat.ids)
+    first = datetime.strptime(chat.ids[0].rsplit(":", 1)[1], "%Y%m%d%H%M").replace(tzinfo=IST)
+    assert chat.turns[-1].effects == (Hold(SHARMA, DENTAL, first, kind="offer"),)  # briefly
     chat.tap(0)
     hold = chat.effects[0]
     assert isinstance(hold, Hold) and (hold.doctor_id, hold.service_id) == (SHARMA, DENTAL)
@@ -126,7 +129,9 @@ def test_reschedule_to_a_time_taken_meanwhile() -> None:
     new = datetime(2025, 11, 29, 11, tzinfo=IST)
     availability.take(appointment("w", SHARMA, DENTAL, new, patient="p5"))
     chat.tap(0)
-    assert chat.effects == ()
+    hold = chat.effects[0]
+    assert isinstance(hold, Hold) and hold.kind == "offer"  # the first nearest, not a move
+    assert chat.ids[0] == f"move:appt-1:{hold.starts_at:%Y%m%d%H%M}"
     assert chat.last.text.startswith("Sorry, Sat 29 Nov, 11:00 am was just taken")
 
 
@@ -134,7 +139,7 @@ def test_reminder_buttons_act_at_any_point() -> None:
     chat = Chat(context(upcoming=[DENTIST]))
     chat.send("book teeth cleaning tomorrow")  # in the middle of something else
     chat.tap("CONFIRM:appt-1")
-    assert chat.effects == (ConfirmAttendance("appt-1"),)
+    assert chat.effects == (ConfirmAttendance("appt-1"), Release())  # leaving the booking
     assert (
         chat.last.text == "Thank you! We'll see you on Wed 26 Nov, 11:00 am with Dr. Priya Sharma."
     )

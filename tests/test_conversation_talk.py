@@ -8,6 +8,7 @@ from clinicbot.conversation.model import (
     HandOver,
     Inbound,
     Language,
+    Release,
     SetLanguage,
     SetReminders,
 )
@@ -161,7 +162,7 @@ def test_a_stale_message_gets_an_apology_and_the_menu_not_an_action() -> None:
         Inbound("choice", choice_id="ok:doc-mehta:svc-general:202511250915", stale=True),
     ):
         turn = step(State(stage="confirm"), inbound, ctx)
-        assert turn.effects == ()
+        assert turn.effects == (Release(),)  # nothing done, and what was held let go
         assert turn.replies[0].text.startswith("Sorry for the delay")
         assert [c.id for c in turn.replies[0].choices] == MENU
 

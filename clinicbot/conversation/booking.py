@@ -2,9 +2,10 @@
 
 A step with a single option is skipped, and what the patient already said skips more: "book
 with Dr Mehta tomorrow evening" goes straight to Dr. Mehta's free evening times, "kal 5
-baje" to the times nearest tomorrow 5 pm (or to confirming it, when it is free). Picking a
-time holds it (``Hold``) while the patient confirms; confirming books it (``Book``). A time
-taken meanwhile is never booked: the patient is offered the nearest free ones instead.
+baje" to the times nearest tomorrow 5 pm (or to confirming it, when it is free). Offering
+times holds the first one briefly (``Hold``, kind "offer"); picking a time holds it while
+the patient confirms; confirming books it (``Book``). A time taken meanwhile is never
+booked: the patient is offered the nearest free ones instead.
 """
 
 from __future__ import annotations
@@ -149,7 +150,9 @@ def show_slots(talk: Talk, state: State, after: datetime | None = None) -> Turn:
 
 
 def slot_list(talk: Talk, state: State, slots: Sequence[Slot], text: str) -> Turn:
-    """``text`` over the free times as choices (earliest first), and "More slots" when full."""
+    """``text`` over the free times as choices (earliest first), and "More slots" when full;
+    the first is held briefly for this patient, so that others choosing now are offered the
+    next free time first instead of all tapping this one."""
     service_id = state.service_id or ""
     if not slots:
         text = talk.say(
@@ -172,7 +175,9 @@ def slot_list(talk: Talk, state: State, slots: Sequence[Slot], text: str) -> Tur
         more = ids.make("more", ids.stamp(talk, slots[-1][0]))
         rows.append(choice(talk, more, "btn.more", talk.say("desc.more")))
     new = replace(state, stage=SLOT, slot=None)
-    return Turn(new, (reply(text, rows, talk.say("list.times")),))
+    first, doctor = slots[0]
+    offered = Hold(doctor, service_id, first, kind="offer")
+    return Turn(new, (reply(text, rows, talk.say("list.times")),), (offered,))
 
 
 def hold(talk: Talk, state: State, slot: Slot) -> Turn:

@@ -212,26 +212,29 @@ def offer_move(talk: Talk, state: State, after: datetime | None = None, note: st
         when=_when(talk, appointment),
         doctor=talk.doctor_name(appointment.doctor_id),
     )
-    return _move_list(talk, replace(state, stage=MOVE, slot=None), found.slots, text)
+    new = replace(state, stage=MOVE, slot=None)
+    return _move_list(talk, new, appointment, found.slots, text)
 
 
-def _move_list(talk: Talk, state: State, slots: Sequence[Slot], text: str) -> Turn:
-    appointment_id = state.appointment_id or ""
+def _move_list(
+    talk: Talk, state: State, appointment: Appointment, slots: Sequence[Slot], text: str
+) -> Turn:
+    """New times for ``appointment``, the first held briefly (as in ``booking.slot_list``)."""
     if not slots:
-        appointment = talk.appointment(appointment_id)
-        service = talk.service_name(appointment.service_id if appointment else None)
+        service = talk.service_name(appointment.service_id)
         text = talk.say(
             "slots_none", service=service, days=talk.ctx.clinic.horizon_days, phone=talk.phone
         )
         return Turn(State(), (back_to_menu(talk, text, book_first=False),))
     rows = [
-        Choice(ids.make("move", appointment_id, ids.stamp(talk, start)), talk.when(start))
+        Choice(ids.make("move", appointment.id, ids.stamp(talk, start)), talk.when(start))
         for start, _ in slots
     ]
     if len(slots) >= PAGE:
         more = ids.make("more", ids.stamp(talk, slots[-1][0]))
         rows.append(choice(talk, more, "btn.more", talk.say("desc.more")))
-    return Turn(state, (reply(text, rows, talk.say("list.times")),))
+    offered = Hold(appointment.doctor_id, appointment.service_id, slots[0][0], kind="offer")
+    return Turn(state, (reply(text, rows, talk.say("list.times")),), (offered,))
 
 
 def hold_move(talk: Talk, state: State, start: datetime) -> Turn:
@@ -270,7 +273,8 @@ def _free(talk: Talk, appointment: Appointment, start: datetime) -> bool:
 def _taken(talk: Talk, state: State, appointment: Appointment, start: datetime) -> Turn:
     slots = nearest(talk, [appointment.doctor_id], appointment.service_id, start)
     text = talk.say("slot_taken", when=talk.when(start))
-    return _move_list(talk, replace(state, stage=MOVE, appointment_id=appointment.id), slots, text)
+    new = replace(state, stage=MOVE, appointment_id=appointment.id)
+    return _move_list(talk, new, appointment, slots, text)
 
 
 def pick_move(talk: Talk, state: State, args: Sequence[str]) -> Turn | None:

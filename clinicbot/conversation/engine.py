@@ -7,6 +7,10 @@ back is checked against ``ctx``, so when the shell re-runs a step on a fresh sna
 an effect failed (a slot taken meanwhile, an appointment changed by staff), the re-run says
 what changed.
 
+Every list of free times holds its first time for the patient, briefly (``Hold``, kind
+"offer"): patients choosing at once are then offered different first times. A patient who
+leaves the booking or the reschedule lets go of what they held (``Release``).
+
 A patient writing in Devanagari while their language is English is answered in Hindi, and
 the choice is kept (``SetLanguage``): they wrote Hindi, and a reminder in the script they
 read is the useful one. Hinglish in Latin letters keeps whatever language was chosen.
@@ -22,12 +26,16 @@ from msgspec.structs import replace
 from clinicbot.conversation import booking, changes, info
 from clinicbot.conversation import choices as ids
 from clinicbot.conversation.model import (
+    Book,
     Choice,
     Context,
     Effect,
     HandOver,
+    Hold,
     Inbound,
     Language,
+    Release,
+    Reschedule,
     SetLanguage,
     SetReminders,
 )
@@ -37,6 +45,7 @@ from clinicbot.conversation.state import (
     BOOKING_STAGES,
     CONFIRM,
     DROP,
+    HOLDING_STAGES,
     IDLE,
     MAX_OFFERED,
     MOVE_CONFIRM,
@@ -59,15 +68,19 @@ def step(state: State | None, inbound: Inbound, ctx: Context) -> Turn:
     state = _sane(state if isinstance(state, State) else State(), ctx)
     if inbound.kind == "other":
         return Turn(state)
+    return _let_go(state, _finish(_answer(state, inbound, ctx)))
+
+
+def _answer(state: State, inbound: Inbound, ctx: Context) -> Turn:
     talk = Talk.of(ctx, ctx.language)
     if inbound.stale:
-        return _finish(Turn(State(), (menu(talk, talk.say("stale")),)))
+        return Turn(State(), (menu(talk, talk.say("stale")),))
     if inbound.kind == "media":
-        return _finish(Turn(State(), (menu(talk, talk.say("media")),)))
+        return Turn(State(), (menu(talk, talk.say("media")),))
     turn = None
     if inbound.kind == "choice" and inbound.choice_id:
         turn = on_choice(talk, state, inbound.choice_id)
-    return _finish(turn or on_text(talk, state, inbound.text or ""))
+    return turn or on_text(talk, state, inbound.text or "")
 
 
 def _finish(turn: Turn) -> Turn:
@@ -77,6 +90,16 @@ def _finish(turn: Turn) -> Turn:
         return turn
     remembered = tuple(c.id for c in offered)[:MAX_OFFERED]
     return Turn(replace(turn.state, offered=remembered), turn.replies, turn.effects)
+
+
+def _let_go(before: State, turn: Turn) -> Turn:
+    """A patient who leaves the booking (or the reschedule) lets go of the time they held,
+    rather than keep it from others until the hold runs out."""
+    if before.stage not in HOLDING_STAGES or turn.state.stage in HOLDING_STAGES:
+        return turn
+    if any(isinstance(e, Hold | Book | Reschedule) for e in turn.effects):
+        return turn  # booking or moving lets go of it already
+    return Turn(turn.state, turn.replies, (*turn.effects, Release()))
 
 
 # --- state from outside --------------------------------------------------------------------

@@ -99,11 +99,19 @@ class Book(Struct, frozen=True, tag="book"):
 
 
 class Hold(Struct, frozen=True, tag="hold"):
-    """Keep this slot from other patients for a few minutes while this one confirms."""
+    """Keep this slot from other patients for a few minutes: ``"confirm"``, while this one
+    confirms it; ``"offer"``, briefly, because it is the first of the times just offered to
+    this one, so that patients choosing at once are each offered a different first time.
+    A patient holds one slot at a time: a new hold lets go of the last."""
 
     doctor_id: str
     service_id: str
     starts_at: datetime
+    kind: Literal["confirm", "offer"] = "confirm"
+
+
+class Release(Struct, frozen=True, tag="release"):
+    """The patient left the booking (or the reschedule): let others have what they held."""
 
 
 class Cancel(Struct, frozen=True, tag="cancel"):
@@ -137,5 +145,13 @@ class SetReminders(Struct, frozen=True, tag="reminders"):
 
 
 Effect = (
-    Book | Hold | Cancel | Reschedule | ConfirmAttendance | SetLanguage | HandOver | SetReminders
+    Book
+    | Hold
+    | Release
+    | Cancel
+    | Reschedule
+    | ConfirmAttendance
+    | SetLanguage
+    | HandOver
+    | SetReminders
 )

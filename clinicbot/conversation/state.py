@@ -28,6 +28,7 @@ STAGES = frozenset(
 )
 BOOKING_STAGES = frozenset({SERVICE, DOCTOR, SLOT, CONFIRM})
 MOVING_STAGES = frozenset({PICK_MOVE, MOVE, MOVE_CONFIRM})
+HOLDING_STAGES = BOOKING_STAGES | MOVING_STAGES  # where the patient may hold a time
 
 ANY_DOCTOR = "*"
 MAX_OFFERED = 10

@@ -7,6 +7,12 @@ booking rules (a slot taken meanwhile, an appointment changed by staff) is plann
 a fresh snapshot, where the engine sees what changed and says so. After a crash, start-up
 finds the unprocessed messages and does the same; sessions (see ``clinicbot.sessions``)
 make the re-run start from the right place.
+
+Turns that hold, book or move a time (``SLOT_EFFECTS``) are planned a second time, on a
+fresh snapshot, and applied under a per-clinic lock: the snapshot then holds every earlier
+such turn's holds, so patients choosing at once are offered different first times and never
+refuse each other's picks. Every other turn (greetings, questions, the menu) stays
+concurrent across patients.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from datetime import datetime, timedelta
 import msgspec
 
 from clinicbot.conversation.engine import State, Turn, step
-from clinicbot.conversation.model import Inbound, Language
+from clinicbot.conversation.model import Book, Hold, Inbound, Language, Release, Reschedule
 from clinicbot.db import Database
 from clinicbot.errors import ClinicError
 from clinicbot.services.bot_context import build_context
@@ -38,6 +44,7 @@ log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 3
 BATCH = 20
+SLOT_EFFECTS = (Hold, Book, Reschedule)  # what must not be planned on a stale view of holds
 _MESSAGE_COLUMNS = (
     "wa_message_id, clinic_id, sender, wa_id, user_id, profile_name, type, wa_timestamp, body"
 )
@@ -69,6 +76,11 @@ def _pending_for(conn: sqlite3.Connection, sender: str) -> list[Message]:
     return [Message(*row) for row in rows]
 
 
+def _touches_slots(plan: Plan) -> bool:
+    effects = plan.turn.effects if plan.turn is not None else ()
+    return any(isinstance(e, SLOT_EFFECTS) for e in effects)
+
+
 def _decode_state(raw: bytes | None) -> State:
     if raw:
         with contextlib.suppress(msgspec.DecodeError, msgspec.ValidationError):
@@ -94,6 +106,7 @@ class BotWorker:
         self._wake = asyncio.Event()
         self._active: dict[str, asyncio.Task[None]] = {}
         self._failures: dict[str, int] = {}
+        self._slot_locks: dict[str, asyncio.Lock] = {}  # clinic id -> lock
         self.processed = 0
 
     def wake(self) -> None:
@@ -160,11 +173,9 @@ class BotWorker:
             await self._db.write(mark_processed, message.wa_message_id, "no clinic", now)
             return
         for attempt in range(MAX_ATTEMPTS):
-            plan = await self._db.read(self._plan, message, now, attempt == MAX_ATTEMPTS - 1)
-            if plan.turn is not None:
-                await asyncio.to_thread(self._save_session, message, plan)
+            last_try = attempt == MAX_ATTEMPTS - 1
             try:
-                applied = await self._db.write(self._apply, message, plan, now)
+                plan, applied = await self._turn(message, message.clinic_id, now, last_try)
             except ClinicError as exc:
                 log.info("a turn was refused (%s); planning again", type(exc).__name__)
                 now = self._clock()
@@ -173,6 +184,27 @@ class BotWorker:
             return
         log.error("a message could not be applied after %d attempts", MAX_ATTEMPTS)
         await self._db.write(mark_processed, message.wa_message_id, "failed", now)
+
+    async def _turn(
+        self, message: Message, clinic_id: str, now: datetime, last_try: bool
+    ) -> tuple[Plan, Applied]:
+        """Plan and apply one turn. A turn that holds, books or moves a time is planned again
+        and applied under the clinic's slot lock, so that patients choosing at once see each
+        other's holds and are offered (and pick) different times."""
+        plan = await self._db.read(self._plan, message, now, last_try)
+        if not _touches_slots(plan):
+            return plan, await self._commit(message, plan, now)
+        lock = self._slot_locks.setdefault(clinic_id, asyncio.Lock())
+        async with lock:
+            now = self._clock()
+            plan = await self._db.read(self._plan, message, now, last_try)
+            return plan, await self._commit(message, plan, now)
+
+    async def _commit(self, message: Message, plan: Plan, now: datetime) -> Applied:
+        """The session first, then the turn's durable write (see ``clinicbot.sessions``)."""
+        if plan.turn is not None:
+            await asyncio.to_thread(self._save_session, message, plan)
+        return await self._db.write(self._apply, message, plan, now)
 
     def _apply(
         self, conn: sqlite3.Connection, message: Message, plan: Plan, now: datetime
@@ -243,4 +275,6 @@ class BotWorker:
         if last_try:  # the world kept changing under this patient: start over at the menu
             state, inbound = State(), Inbound("text", text="menu")
         turn = step(state, inbound, context)
+        if last_try:  # and let go of any time they held
+            turn = msgspec.structs.replace(turn, effects=(*turn.effects, Release()))
         return Plan(turn, key, patient_id, msgspec.json.encode(state))

@@ -1,5 +1,6 @@
 """The clinic and the patient as the conversation engine sees them, read from one snapshot;
-and slot holds, which keep a slot for one patient while they confirm it."""
+and slot holds, which keep a slot for one patient while they confirm it (or, for a shorter
+while, the first of the times just offered to them)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from clinicbot.services.booking import load_day
 from clinicbot.store import clinics as setup
 from clinicbot.store.rows import records
 
-HOLD_MINUTES = 10
+HOLD_MINUTES = 10  # a time the patient picked, while they confirm it
+OFFER_HOLD_MINUTES = 3  # the first of the times just offered, while the patient chooses
 
 
 class SnapshotAvailability:
@@ -101,8 +103,10 @@ def hold_slot(
     minutes: int,
     patient_id: str,
     now: datetime,
+    *,
+    keep_minutes: int = HOLD_MINUTES,
 ) -> None:
-    """Keep this time for the patient for a few minutes (one hold per patient)."""
+    """Keep this time for the patient for ``keep_minutes`` (one hold per patient)."""
     check_not_held(conn, doctor_id, start, minutes, patient_id, now)
     now_ts = int(now.timestamp())
     conn.execute(
@@ -116,7 +120,7 @@ def hold_slot(
             int(start.timestamp()),
             int(shift(start, minutes).timestamp()),
             patient_id,
-            now_ts + HOLD_MINUTES * 60,
+            now_ts + keep_minutes * 60,
         ],
     )
 

@@ -16,6 +16,7 @@ from clinicbot.conversation.model import (
     Effect,
     HandOver,
     Hold,
+    Release,
     Reply,
     Reschedule,
     SetLanguage,
@@ -24,7 +25,13 @@ from clinicbot.conversation.model import (
 from clinicbot.domain import AppointmentCreate, Patient, Source, Status
 from clinicbot.errors import InvalidInput, NotFound
 from clinicbot.services import booking
-from clinicbot.services.bot_context import check_not_held, hold_slot, release_holds
+from clinicbot.services.bot_context import (
+    HOLD_MINUTES,
+    OFFER_HOLD_MINUTES,
+    check_not_held,
+    hold_slot,
+    release_holds,
+)
 from clinicbot.services.patients import whatsapp_patient
 from clinicbot.store import appointments as appointment_store
 from clinicbot.store import clinics as setup
@@ -91,6 +98,13 @@ def _minutes(conn: sqlite3.Connection, service_id: str) -> int:
     return setup.get_service(conn, service_id).duration_minutes
 
 
+def _hold(conn: sqlite3.Connection, effect: Hold, patient: Patient, now: datetime) -> None:
+    minutes = _minutes(conn, effect.service_id)
+    keep = OFFER_HOLD_MINUTES if effect.kind == "offer" else HOLD_MINUTES
+    booking.check_free(conn, effect.doctor_id, effect.starts_at, minutes, now)
+    hold_slot(conn, effect.doctor_id, effect.starts_at, minutes, patient.id, now, keep_minutes=keep)
+
+
 def apply_effect(conn: sqlite3.Connection, effect: Effect, patient: Patient, now: datetime) -> None:
     """One effect, through the same services staff use; raises ClinicError when it cannot."""
     if isinstance(effect, Book):
@@ -107,9 +121,9 @@ def apply_effect(conn: sqlite3.Connection, effect: Effect, patient: Patient, now
         booking.book(conn, data, now, actor=ACTOR, simulated=patient.simulated)
         release_holds(conn, patient.id)
     elif isinstance(effect, Hold):
-        minutes = _minutes(conn, effect.service_id)
-        booking.check_free(conn, effect.doctor_id, effect.starts_at, minutes, now)
-        hold_slot(conn, effect.doctor_id, effect.starts_at, minutes, patient.id, now)
+        _hold(conn, effect, patient, now)
+    elif isinstance(effect, Release):
+        release_holds(conn, patient.id)
     elif isinstance(effect, Cancel):
         _own_appointment(conn, effect.appointment_id, patient)
         booking.set_status(
