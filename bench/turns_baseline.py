@@ -10,7 +10,7 @@ a new body carries, one POST of a fixed text reply to the Graph API (it has to p
 to know whom to answer). Status webhooks are only stored. No retries, no queue, no state.
 
 With ``--rate N`` the replies are held to N a second by the limiter clinicbot's sender uses
-(``aiolimiter.AsyncLimiter(N / 20, 0.05)``), which is how the bench shows what the rate cap
+(``SlidingWindow``: at most N in any one second), which is how the bench shows what the rate cap
 (70 a second, under Meta's 80 per number) costs on its own.
 """
 
@@ -26,11 +26,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import httpx
-from aiolimiter import AsyncLimiter
 
 from bench.webhook_baseline import CREATE, INSERT, SECRET_ENV, Store, serve_asgi
 from bench.webhook_baseline import webhook_app as signed_store_app
 from clinicbot.db import connect
+from clinicbot.services.sender import SlidingWindow
 
 MODE = "turns"
 REPLY = "Thank you, we have your message."
@@ -58,7 +58,7 @@ class Replier:
     def __init__(self, base: str, token: str, number_id: str, rate: float | None) -> None:
         self.url = f"{base.rstrip('/')}/{number_id}/messages"
         self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-        self.limiter = AsyncLimiter(max(1.0, rate / 20), 0.05) if rate else None
+        self.limiter = SlidingWindow(max(1, int(rate)), 1.0) if rate else None
         self.client: httpx.AsyncClient | None = None
         self.tasks: set[asyncio.Task[None]] = set()
 

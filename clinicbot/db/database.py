@@ -10,11 +10,16 @@ back alone and every caller learns its outcome only after the shared commit is d
 (``synchronous=FULL``). One fsync then serves many concurrent requests.
 
 Readers run on their own connections (WAL lets them read while the writer writes).
+
+Checkpoints (copying the WAL back into the database file, with an fsync) run on a thread of
+their own every second, never in the writer: SQLite's automatic checkpoint would run inside
+a commit and hold every write behind it for as long as the copy takes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import queue
 import sqlite3
@@ -31,6 +36,8 @@ T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 5000
 MAX_BATCH = 64
+CHECKPOINT_EVERY = 1.0  # seconds
+WAL_SIZE_LIMIT = 64 * 1024 * 1024  # the WAL file is cut back to this after a checkpoint
 
 
 def connect(path: Path | str, *, read_only: bool = False) -> sqlite3.Connection:
@@ -155,13 +162,37 @@ def _settle(job: _Job) -> None:
         job.future.set_result(job.result)
 
 
+class _Checkpointer(threading.Thread):
+    """Copies the WAL back into the database now and then, beside the writer (PASSIVE: it
+    never waits for, nor holds up, a reader or the writer)."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(name="db-checkpoint", daemon=True)
+        self.path = path
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        conn = connect(self.path)
+        try:
+            while not self.stop.wait(CHECKPOINT_EVERY):
+                with contextlib.suppress(sqlite3.Error):  # busy, a full disk: next round
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        finally:
+            conn.close()
+
+
 class Database:
     """The app's handle on ``clinicbot.db``: ``await db.write(fn, ...)`` and ``db.read``."""
 
     def __init__(self, path: Path, *, readers: int = 3) -> None:
         self.path = path
-        self._writer = _Writer(connect(path))
+        writer = connect(path)
+        writer.execute("PRAGMA wal_autocheckpoint = 0")  # the checkpointer's job
+        writer.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
+        self._writer = _Writer(writer)
         self._writer.start()
+        self._checkpointer = _Checkpointer(path)
+        self._checkpointer.start()
         self._readers = ThreadPoolExecutor(max_workers=readers, thread_name_prefix="db-reader")
         self._local = threading.local()
         self._reader_conns: list[sqlite3.Connection] = []
@@ -218,6 +249,8 @@ class Database:
         self._closed = True
         self._writer.jobs.put(None)
         self._writer.join()
+        self._checkpointer.stop.set()
+        self._checkpointer.join()
         self._readers.shutdown(wait=True)
         with self._lock:
             for conn in self._reader_conns:

@@ -107,6 +107,9 @@ class BotWorker:
         self._active: dict[str, asyncio.Task[None]] = {}
         self._failures: dict[str, int] = {}
         self._slot_locks: dict[str, asyncio.Lock] = {}  # clinic id -> lock
+        # clinic id -> slot turns committed: a plan begun after the last of them, with none
+        # since, saw every hold and need not be made again under the lock
+        self._slot_turns: dict[str, int] = {}
         self.processed = 0
 
     def wake(self) -> None:
@@ -191,14 +194,19 @@ class BotWorker:
         """Plan and apply one turn. A turn that holds, books or moves a time is planned again
         and applied under the clinic's slot lock, so that patients choosing at once see each
         other's holds and are offered (and pick) different times."""
+        seen = self._slot_turns.get(clinic_id, 0)
         plan = await self._db.read(self._plan, message, now, last_try)
         if not _touches_slots(plan):
             return plan, await self._commit(message, plan, now)
         lock = self._slot_locks.setdefault(clinic_id, asyncio.Lock())
         async with lock:
-            now = self._clock()
-            plan = await self._db.read(self._plan, message, now, last_try)
-            return plan, await self._commit(message, plan, now)
+            if self._slot_turns.get(clinic_id, 0) != seen:  # the plan's view may be stale
+                now = self._clock()
+                plan = await self._db.read(self._plan, message, now, last_try)
+            applied = await self._commit(message, plan, now)
+            if _touches_slots(plan):
+                self._slot_turns[clinic_id] = self._slot_turns.get(clinic_id, 0) + 1
+            return plan, applied
 
     async def _commit(self, message: Message, plan: Plan, now: datetime) -> Applied:
         """The session first, then the turn's durable write (see ``clinicbot.sessions``)."""

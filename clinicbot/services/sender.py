@@ -31,8 +31,8 @@ sent again. The same holds when an answer is lost (a read timeout). Residual ris
 accepted it but its status webhook did not reach us in that time (Meta's retry gaps grow
 to hours over a long outage): the patient gets it twice.
 
-Rates: at most ``rate_per_second`` (70) sends per second for the number, a margin under
-Meta's 80 that holds over any second (a bucket of 1/20 s, so a burst adds little), and per
+Rates: at most ``rate_per_second`` (70) sends in any one second for the number (a sliding
+window, a margin under Meta's 80 for the time a request takes to arrive), and per
 recipient a bucket of 45 refilled at one per 6 s (Meta's pair rate), kept in memory.
 A reminder whose appointment was cancelled (or whose visit has begun) by the time it
 would go out is dropped (``cancelled``, with the reason). Simulated rows never reach the
@@ -43,6 +43,7 @@ token or a phone number id, other rows wait and the state says so.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import random
 import re
@@ -128,6 +129,30 @@ def backoff(attempts: int, base: float, cap: float, rand: Callable[[], float]) -
     return delay / 2 + rand() * delay / 2
 
 
+class SlidingWindow:
+    """At most ``limit`` acquisitions in any ``period`` seconds, as Meta counts a number's
+    rate: a burst up to the limit goes at once, then each waits for its slot. (aiolimiter's
+    leaky bucket lets a bucketful plus a period's flow through in one period; pyrate-limiter
+    has this window but keeps a thread polling all the time.)"""
+
+    def __init__(self, limit: int, period: float) -> None:
+        self._limit, self._period = limit, period
+        self._times: collections.deque[float] = collections.deque()
+        self._lock = asyncio.Lock()
+
+    async def acquire(self) -> None:
+        async with self._lock:  # first come, first served
+            loop = asyncio.get_running_loop()
+            while True:
+                now = loop.time()
+                while self._times and self._times[0] <= now - self._period:
+                    self._times.popleft()
+                if len(self._times) < self._limit:
+                    self._times.append(now)
+                    return
+                await asyncio.sleep(self._times[0] + self._period - now)
+
+
 class OutboxSender:
     """``wake()`` after anything enqueues; ``run(stop)`` until stopped."""
 
@@ -152,9 +177,9 @@ class OutboxSender:
         self.max_backoff = settings.sender_max_backoff if max_backoff is None else max_backoff
         self.auth_retry = settings.sender_auth_retry if auth_retry is None else auth_retry
         self._concurrency, self._poll = concurrency, poll_interval
-        # A twentieth of a second's worth at a time: a full second's bucket would let up to
-        # twice the rate through in one second, and Meta counts over any second (130429).
-        self._rate = AsyncLimiter(max(1.0, rate_per_second / 20), 0.05)
+        # At most this many in any one second (a sliding window, as Meta counts: 130429),
+        # and a burst goes out at once, not trickled.
+        self._rate = SlidingWindow(max(1, int(rate_per_second)), 1.0)
         self._pairs: dict[str, AsyncLimiter] = {}
         self._strikes: dict[str, int] = {}  # 131056 in a row, per recipient
         self._held: dict[str, float] = {}  # recipient -> unix time their pair bucket refills

@@ -188,6 +188,7 @@ def _superseded_read(conn: sqlite3.Connection, row_id: int) -> str | None:
     later = conn.execute(
         "SELECT EXISTS (SELECT 1 FROM outbox o JOIN outbox later"
         " ON later.recipient = o.recipient AND later.id > o.id"
+        " AND later.status IN ('queued', 'sending')"  # the pending index's own condition
         " WHERE o.id = ? AND o.kind = 'read' AND o.status = 'queued'"
         " AND later.kind = 'read' AND later.status = 'queued')",
         [row_id],
