@@ -19,6 +19,7 @@ from clinicbot.db import Database
 from clinicbot.services.relay_poller import RelayPoller
 from clinicbot.services.sender import OutboxSender
 from clinicbot.services.tunnel import TunnelManager
+from clinicbot.web.analytics import AnalyticsController
 from clinicbot.web.appointments import AppointmentController
 from clinicbot.web.conversations import ConversationController
 from clinicbot.web.errors import EXCEPTION_HANDLERS
@@ -50,6 +51,7 @@ API_CONTROLLERS = [
     TunnelController,
     RelayController,
     OutboxController,
+    AnalyticsController,
 ]
 
 
