@@ -69,8 +69,13 @@ class Replier:
             task.add_done_callback(self.tasks.discard)
 
     async def send(self, wa_id: str) -> None:
-        if self.limiter is not None:
-            await self.limiter.acquire()
+        if self.limiter is None:
+            await self.post(wa_id)
+        else:
+            async with self.limiter.slot():
+                await self.post(wa_id)
+
+    async def post(self, wa_id: str) -> None:
         if self.client is None:
             self.client = httpx.AsyncClient(timeout=TIMEOUT)
         body = {

@@ -44,11 +44,12 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
 import random
 import re
 import sqlite3
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -130,27 +131,39 @@ def backoff(attempts: int, base: float, cap: float, rand: Callable[[], float]) -
 
 
 class SlidingWindow:
-    """At most ``limit`` acquisitions in any ``period`` seconds, as Meta counts a number's
-    rate: a burst up to the limit goes at once, then each waits for its slot. (aiolimiter's
-    leaky bucket lets a bucketful plus a period's flow through in one period; pyrate-limiter
-    has this window but keeps a thread polling all the time.)"""
+    """At most ``limit`` requests in any ``period`` seconds, as Meta counts a number's rate,
+    whenever within a request Meta counts it: a request counts from the moment it starts
+    until ``period`` after it ends, so one that took long to arrive is not forgotten. A burst
+    up to the limit goes at once. (aiolimiter's leaky bucket lets a bucketful plus a
+    period's flow through in one period; pyrate-limiter keeps a thread polling.)"""
 
     def __init__(self, limit: int, period: float) -> None:
         self._limit, self._period = limit, period
-        self._times: collections.deque[float] = collections.deque()
-        self._lock = asyncio.Lock()
+        self._ended: collections.deque[float] = collections.deque()
+        self._running = 0
+        self._changed = asyncio.Condition()
 
-    async def acquire(self) -> None:
-        async with self._lock:  # first come, first served
-            loop = asyncio.get_running_loop()
+    @contextlib.asynccontextmanager
+    async def slot(self) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        async with self._changed:
             while True:
                 now = loop.time()
-                while self._times and self._times[0] <= now - self._period:
-                    self._times.popleft()
-                if len(self._times) < self._limit:
-                    self._times.append(now)
-                    return
-                await asyncio.sleep(self._times[0] + self._period - now)
+                while self._ended and self._ended[0] <= now - self._period:
+                    self._ended.popleft()
+                if self._running + len(self._ended) < self._limit:
+                    self._running += 1
+                    break
+                wait = self._ended[0] + self._period - now if self._ended else None
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), wait)
+        try:
+            yield
+        finally:
+            async with self._changed:
+                self._running -= 1
+                self._ended.append(loop.time())
+                self._changed.notify_all()
 
 
 class OutboxSender:
@@ -307,7 +320,10 @@ class OutboxSender:
             self._wake.set()
 
     async def _attempt(self, graph: GraphClient, row: OutboxRow) -> None:
-        await self._rate.acquire()
+        async with self._rate.slot():
+            await self._send(graph, row)
+
+    async def _send(self, graph: GraphClient, row: OutboxRow) -> None:
         now = self._clock()
         started = await self._db.write(
             outbox.begin_attempt, row.id, now, now.timestamp() + self.ambiguous_wait
