@@ -142,11 +142,12 @@ class SlidingWindow:
         self._ended: collections.deque[float] = collections.deque()
         self._running = 0
         self._changed = asyncio.Condition()
+        self._queue = asyncio.Lock()  # first come, first served: only the head waits
 
     @contextlib.asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
         loop = asyncio.get_running_loop()
-        async with self._changed:
+        async with self._queue, self._changed:
             while True:
                 now = loop.time()
                 while self._ended and self._ended[0] <= now - self._period:
