@@ -32,8 +32,8 @@ from msgspec import Meta, Struct
 from clinicbot.config import Settings
 from clinicbot.relay.store import InvalidCursor, Page, RelayStore
 from clinicbot.web.params import Clock
-from clinicbot.web.webhook import MAX_BODY, PATH
-from clinicbot.whatsapp.webhook import NotAWebhook, parse_webhook, valid_signature
+from clinicbot.web.webhook import MAX_BODY, PATH, handshake_ok, signed_body, text
+from clinicbot.whatsapp.webhook import NotAWebhook, parse_webhook
 
 log = logging.getLogger(__name__)
 
@@ -78,19 +78,6 @@ class Arrivals:
     def close(self) -> None:
         self.closed = True
         self.notify()
-
-
-def _text(status: int, text: str) -> Response[str]:
-    return Response(text, status_code=status, media_type=MediaType.TEXT)
-
-
-def _handshake(expected: str | None, mode: str | None, token: str | None) -> bool:
-    return (
-        mode == "subscribe"
-        and expected is not None
-        and token is not None
-        and hmac.compare_digest(token.encode(), expected.encode())
-    )
 
 
 def _event_page(store: RelayStore, page: Page, after: str | None) -> EventPage:
@@ -142,31 +129,25 @@ def create_relay_app(
         challenge: Annotated[str | None, Parameter(query="hub.challenge", max_length=512)] = None,
     ) -> Response[str]:
         """Meta's subscription handshake: echo the challenge when the verify token matches."""
-        if challenge is not None and _handshake(settings.whatsapp_verify_token, mode, token):
-            return _text(200, challenge)
-        return _text(403, "Forbidden")
+        if challenge is not None and handshake_ok(settings.whatsapp_verify_token, mode, token):
+            return text(200, challenge)
+        return text(403, "Forbidden")
 
     @post(PATH, media_type=MediaType.TEXT, request_max_body_size=MAX_BODY)
     async def receive(request: Request[Any, Any, Any]) -> Response[str]:
         """Keep what Meta sends, durably, then acknowledge it."""
-        secret = settings.whatsapp_app_secret
-        if secret is None:
-            return _text(403, "The WhatsApp app secret is not configured.")
-        header = request.headers.get("x-hub-signature-256")
-        if header is None:
-            return _text(401, "Missing X-Hub-Signature-256.")
-        raw = await request.body()
-        if not valid_signature(secret, raw, header):
-            log.warning("webhook with a wrong signature refused")
-            return _text(403, "Wrong signature.")
+        signed = await signed_body(settings.whatsapp_app_secret, request)
+        if isinstance(signed, Response):
+            return signed
+        raw, header = signed
         try:
             parse_webhook(raw)
         except NotAWebhook as exc:
-            return _text(400, str(exc))
+            return text(400, str(exc))
         event_id = await store.append(raw, header, clock())
         arrivals.notify()
         log.debug("relay event %d stored", event_id)
-        return _text(200, "OK")
+        return text(200, "OK")
 
     @get("/relay/events", guards=[guard])
     async def events(

@@ -27,8 +27,35 @@ PATH = "/webhooks/whatsapp"
 MAX_BODY = 4 * 1024 * 1024  # Meta sends at most 3 MB
 
 
-def _text(status: int, text: str) -> Response[str]:
-    return Response(text, status_code=status, media_type=MediaType.TEXT)
+def text(status: int, body: str) -> Response[str]:
+    return Response(body, status_code=status, media_type=MediaType.TEXT)
+
+
+def handshake_ok(expected: str | None, mode: str | None, token: str | None) -> bool:
+    """Meta's subscription handshake: the verify token matches (constant time)."""
+    return (
+        mode == "subscribe"
+        and expected is not None
+        and token is not None
+        and hmac.compare_digest(token.encode(), expected.encode())
+    )
+
+
+async def signed_body(
+    secret: str | None, request: Request[Any, Any, Any]
+) -> tuple[bytes, str] | Response[str]:
+    """The raw body and its ``X-Hub-Signature-256`` when the signature is right; else the
+    refusal to send (403 with no secret set, 401 without a signature, 403 with a wrong one)."""
+    if secret is None:
+        return text(403, "The WhatsApp app secret is not configured.")
+    header = request.headers.get("x-hub-signature-256")
+    if header is None:
+        return text(401, "Missing X-Hub-Signature-256.")
+    raw = await request.body()
+    if not valid_signature(secret, raw, header):
+        log.warning("webhook with a wrong signature refused")
+        return text(403, "Wrong signature.")
+    return raw, header
 
 
 def create_webhook_app(
@@ -47,37 +74,23 @@ def create_webhook_app(
         challenge: Annotated[str | None, Parameter(query="hub.challenge", max_length=512)] = None,
     ) -> Response[str]:
         """Meta's subscription handshake: echo the challenge when the verify token matches."""
-        expected = settings.whatsapp_verify_token
-        if (
-            mode == "subscribe"
-            and expected is not None
-            and token is not None
-            and challenge is not None
-            and hmac.compare_digest(token.encode(), expected.encode())
-        ):
-            return _text(200, challenge)
-        return _text(403, "Forbidden")
+        if challenge is not None and handshake_ok(settings.whatsapp_verify_token, mode, token):
+            return text(200, challenge)
+        return text(403, "Forbidden")
 
     @post(PATH, media_type=MediaType.TEXT, request_max_body_size=MAX_BODY)
     async def receive(request: Request[Any, Any, Any]) -> Response[str]:
         """Store what Meta sends, then acknowledge it."""
-        secret = settings.whatsapp_app_secret
-        if secret is None:
-            return _text(403, "The WhatsApp app secret is not configured.")
-        header = request.headers.get("x-hub-signature-256")
-        if header is None:
-            return _text(401, "Missing X-Hub-Signature-256.")
-        raw = await request.body()
-        if not valid_signature(secret, raw, header):
-            log.warning("webhook with a wrong signature refused")
-            return _text(403, "Wrong signature.")
+        signed = await signed_body(settings.whatsapp_app_secret, request)
+        if isinstance(signed, Response):
+            return signed
         try:
-            batch = parse_webhook(raw)
+            batch = parse_webhook(signed[0])
         except NotAWebhook as exc:
-            return _text(400, str(exc))
+            return text(400, str(exc))
         if await db.write(store_webhook, batch, clock()):
             on_stored()
-        return _text(200, "OK")
+        return text(200, "OK")
 
     return Litestar(
         route_handlers=[verify, receive],
