@@ -157,6 +157,10 @@ class Outage:
         text = next(self.script)
         for patient in self.patients:
             self.wamids.append(self.fake.patient_says(patient, text).wamid)
+        self.answered()
+
+    def answered(self) -> None:
+        """Wait until the bot has answered every message so far (into the outbox)."""
         self.fake.wait_for(
             lambda: set(replies_of(self.conn, self.wamids)) == set(self.wamids),
             30,
@@ -179,6 +183,7 @@ def test_a_graph_outage_of_minutes_ends_with_every_reply_delivered_once(tmp_path
         run = Outage(server, fake, conn, patients)
         try:
             run.wamids += [fake.patient_says(p, "Hi").wamid for p in patients]
+            run.answered()  # else no reply is in the outbox yet, and "all sent" holds at once
             wait_sent(conn, fake, patients, 30)
             before = len(fake.accepted)
 
