@@ -102,12 +102,21 @@ def free_slots(
     duration: timedelta,
     rules: BookingRules,
     now: datetime,
+    *,
+    staff: bool = False,
 ) -> list[Span]:
-    """Every start, on the slot grid of each working interval, where ``duration`` fits free."""
-    earliest, last_day = booking_window(rules, now, schedule.tz)
-    if schedule.day > last_day:
-        return []
+    """Every start, on the slot grid of each working interval, where ``duration`` fits free.
+
+    Patients meet the minimum notice and the horizon. Staff do not: for them a slot that
+    began less than one grid step ago still counts (a walk-in seen now).
+    """
     step = timedelta(minutes=rules.slot_step_minutes)
+    if staff:
+        earliest = now.astimezone(UTC) - step + timedelta(seconds=1)
+    else:
+        earliest, last_day = booking_window(rules, now, schedule.tz)
+        if schedule.day > last_day:
+            return []
     busy = schedule.busy()
     slots: list[Span] = []
     for work_start, work_end in working_spans(schedule):

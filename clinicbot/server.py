@@ -21,6 +21,7 @@ from clinicbot.db import Database, connect, migrate
 from clinicbot.db.database import transaction
 from clinicbot.resources import ui_dir
 from clinicbot.services.bot import BotWorker
+from clinicbot.services.changes import ChangeFeed
 from clinicbot.services.relay_poller import RelayPoller, relay_configured
 from clinicbot.services.reminders import ReminderScheduler
 from clinicbot.services.sender import OutboxSender
@@ -107,6 +108,7 @@ async def serve(
     )
     sender = OutboxSender(settings, db, clock=system_clock)  # sender.wake() after enqueueing
     sessions = Sessions(settings.sessions_dir)
+    changes = ChangeFeed(db)  # the staff window's live updates
     worker = BotWorker(db, sessions, clock=system_clock, on_reply=sender.wake)
     reminders = ReminderScheduler(
         db, clock=system_clock, on_queued=sender.wake, interval=settings.reminder_interval
@@ -128,6 +130,7 @@ async def serve(
                 sender=sender,
                 wake_worker=worker.wake,
                 drop_sessions=sessions.drop_prefix,
+                changes=changes,
             )
         ),
         _server(create_webhook_app(settings, db, clock=system_clock, on_stored=worker.wake)),
@@ -165,6 +168,7 @@ async def serve(
         waiter.cancel()
     finally:
         sender_stop.set()  # no new sends; those in flight finish below
+        changes.close()  # waiting windows get their answer now, not at the timeout
         for s in servers:
             s.should_exit = True
         await asyncio.gather(*tasks, return_exceptions=True)

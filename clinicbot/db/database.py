@@ -86,6 +86,7 @@ class _Writer(threading.Thread):
         super().__init__(name="db-writer", daemon=True)
         self.conn = conn
         self.jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self.on_commit: list[Callable[[], None]] = []  # called on this thread after each commit
 
     def run(self) -> None:
         while (job := self.jobs.get()) is not None:
@@ -152,6 +153,10 @@ class _Writer(threading.Thread):
                 conn.execute("ROLLBACK")
             for job in batch:
                 job.error = exc
+            return batch
+        for listener in self.on_commit:
+            with contextlib.suppress(Exception):  # a listener must never stop the writer
+                listener()
         return batch
 
 
@@ -227,6 +232,10 @@ class Database:
         job = _Job(call)
         self._writer.jobs.put(job)
         return job.future
+
+    def add_commit_listener(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` (on the writer thread, so quickly) after every commit."""
+        self._writer.on_commit.append(listener)
 
     async def write(
         self, fn: Callable[Concatenate[sqlite3.Connection, P], T], *args: P.args, **kw: P.kwargs

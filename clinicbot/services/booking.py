@@ -79,9 +79,16 @@ def _offering(
 
 
 def doctor_slots(
-    conn: sqlite3.Connection, doctor_id: str, day: date, service_id: str, now: datetime
+    conn: sqlite3.Connection,
+    doctor_id: str,
+    day: date,
+    service_id: str,
+    now: datetime,
+    *,
+    staff: bool = False,
 ) -> list[Span]:
-    """Free slots a patient could book with this doctor, on this day, for this service."""
+    """Free slots a patient (or, with ``staff``, the front desk) could book with this
+    doctor, on this day, for this service."""
     check_day(day, field="date")
     doctor = setup.get_doctor(conn, doctor_id)
     clinic = setup.get_clinic(conn, doctor.clinic_id)
@@ -89,7 +96,8 @@ def doctor_slots(
     if not doctor.active or not service.active:
         return []
     schedule = load_day(conn, clinic, doctor.id, day)
-    return free_slots(schedule, timedelta(minutes=service.duration_minutes), clinic.rules, now)
+    duration = timedelta(minutes=service.duration_minutes)
+    return free_slots(schedule, duration, clinic.rules, now, staff=staff)
 
 
 def _check_time(

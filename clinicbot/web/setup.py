@@ -95,9 +95,17 @@ class DoctorController(Controller):
         doctor_id: IdPath,
         date: Annotated[dt.date, Parameter(description="clinic-local day, YYYY-MM-DD")],
         service_id: Annotated[str, Parameter(min_length=1, max_length=64)],
+        staff: Annotated[
+            bool,
+            Parameter(description="the front desk's view: no minimum notice, no horizon"),
+        ] = False,
     ) -> list[Slot]:
-        """Free slots a patient could book, as ISO 8601 times with the clinic's offset."""
-        spans = await db.read(booking.doctor_slots, doctor_id, date, service_id, clock())
+        """Free slots a patient could book, as ISO 8601 times with the clinic's offset.
+        With ``staff=true``, the slots the front desk may book: from the one under way
+        now (a walk-in), and beyond the booking horizon."""
+        spans = await db.read(
+            booking.doctor_slots, doctor_id, date, service_id, clock(), staff=staff
+        )
         return [Slot(start.isoformat(), end.isoformat()) for start, end in spans]
 
 

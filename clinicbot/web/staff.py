@@ -16,11 +16,13 @@ from litestar.types import ASGIApp
 from clinicbot import __version__
 from clinicbot.config import Settings
 from clinicbot.db import Database
+from clinicbot.services.changes import ChangeFeed
 from clinicbot.services.relay_poller import RelayPoller
 from clinicbot.services.sender import OutboxSender
 from clinicbot.services.tunnel import TunnelManager
 from clinicbot.web.analytics import AnalyticsController
 from clinicbot.web.appointments import AppointmentController
+from clinicbot.web.changes import wait_for_changes
 from clinicbot.web.conversations import ConversationController
 from clinicbot.web.errors import EXCEPTION_HANDLERS
 from clinicbot.web.outbox import OutboxController
@@ -77,11 +79,13 @@ def create_staff_app(
     tunnel: TunnelManager | None = None,
     relay: RelayPoller | None = None,
     sender: OutboxSender | None = None,
+    changes: ChangeFeed | None = None,
 ) -> ASGIApp:
     """The staff app behind its gate (Host allow-list, bearer token on /api/)."""
+    feed = changes or ChangeFeed(db)
     api = Router(
         path="/api/v1",
-        route_handlers=[*API_CONTROLLERS, health],
+        route_handlers=[*API_CONTROLLERS, health, wait_for_changes],
         dependencies={
             "db": Provide(lambda: db, sync_to_thread=False),
             "clock": Provide(lambda: clock, sync_to_thread=False),
@@ -91,6 +95,7 @@ def create_staff_app(
             "tunnel": Provide(lambda: tunnel, sync_to_thread=False),
             "relay": Provide(lambda: relay, sync_to_thread=False),
             "sender": Provide(lambda: sender, sync_to_thread=False),
+            "changes": Provide(lambda: feed, sync_to_thread=False),
         },
     )
     app = Litestar(

@@ -1,0 +1,6 @@
+// The analytics screen: being built (issue 4).
+import { html } from "../lib/html.js";
+
+export default function Screen() {
+  return html`<div class="page"><div class="page-head"><h1>analytics</h1></div><p class="muted">This screen is being built.</p></div>`;
+}
