@@ -143,7 +143,7 @@ function TopSearch({ clinicId }) {
       ${hits.length === 0 ? html`<li class="muted">No patient matches “${q}”</li>`
         : hits.map((p, i) => html`<li role="option" key=${p.id} aria-selected=${i === active}
           onMouseDown=${(e) => { e.preventDefault(); go(p); }}>
-          <strong>${p.name}</strong> <span class="muted">${showPhone(p.phone)} · ${p.total_visits} visits</span></li>`)}
+          <strong>${p.name}</strong> <span class="muted">${showPhone(p.phone)} · ${p.total_visits} ${p.total_visits === 1 ? "visit" : "visits"}</span></li>`)}
     </ul>`}
   </div>`;
 }

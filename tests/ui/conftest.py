@@ -32,6 +32,10 @@ CHROMIUM_ARGS = [
 ]
 VIEWPORT = {"width": 1366, "height": 768}  # the usual front-desk screen
 
+# The machine is shared and slow at times: wait up to 20 s for what should appear (a
+# wait, not a threshold: a passing check returns as soon as it holds).
+expect.set_options(timeout=20_000)
+
 
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[str, Any]:

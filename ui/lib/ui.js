@@ -1,7 +1,7 @@
 // Shared parts of every screen: data loading that follows live changes, shortcuts, the
 // status label, dialogs, toasts with Undo, and the honest empty/error/loading states.
 import {
-  html, createContext, useState, useEffect, useRef, useContext, useCallback,
+  html, createContext, useState, useEffect, useLayoutEffect, useRef, useContext, useCallback,
 } from "./html.js";
 import { STATUS_WORDS, SOURCE_WORDS } from "./format.js";
 
@@ -88,14 +88,15 @@ export function useShortcuts(title, keys, deps = [], { modal = false } = {}) {
   if (!ref.current) ref.current = { title, keys, modal };
   ref.current.keys = keys;
   ref.current.title = title;
-  useEffect(() => {
+  // A layout effect: the keys work from the moment the screen is on the page, not a frame later.
+  useLayoutEffect(() => {
     layers.push(ref.current);
     return () => {
       const i = layers.indexOf(ref.current);
       if (i >= 0) layers.splice(i, 1);
     };
   }, []);
-  useEffect(() => { ref.current.keys = keys; }, deps);
+  useLayoutEffect(() => { ref.current.keys = keys; }, deps);
 }
 
 // ---- small parts ---------------------------------------------------------------------
