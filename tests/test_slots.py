@@ -68,9 +68,10 @@ def slots_of(
     rules: BookingRules = RULES,
     now: datetime = NOW,
     day: date = DAY,
+    staff: bool = False,
 ) -> list[Span]:
     schedule = DaySchedule(day=day, tz=IST, working=working, off=off, taken=taken)
-    return free_slots(schedule, timedelta(minutes=minutes), rules, now)
+    return free_slots(schedule, timedelta(minutes=minutes), rules, now, staff=staff)
 
 
 # free_slots on hand-built days ------------------------------------------------------------
@@ -124,6 +125,18 @@ def test_the_horizon_ends_after_the_last_allowed_day() -> None:
     last_day = DAY + timedelta(days=5)
     assert len(slots_of(LUNCH_WEEK, 15, rules=rules, now=now, day=last_day)) == 32
     assert slots_of(LUNCH_WEEK, 15, rules=rules, now=now, day=last_day + timedelta(days=1)) == []
+
+
+def test_the_front_desk_sees_the_slot_under_way_and_no_notice_or_horizon() -> None:
+    rules = BookingRules(min_notice_minutes=60, horizon_days=5, slot_step_minutes=15)
+    # 10:07: a walk-in can still take the 10:00 slot; 09:45 is over.
+    slots = slots_of(LUNCH_WEEK, 15, rules=rules, now=at("10:07"), staff=True)
+    assert starts(slots) == grid("10:00", "12:45") + grid("14:00", "17:45")
+    # On the grid exactly, the slot starting now counts and the one before does not.
+    assert starts(slots_of(LUNCH_WEEK, 15, rules=rules, now=at("10:00"), staff=True))[0] == "10:00"
+    far = DAY + timedelta(days=30)
+    assert slots_of(LUNCH_WEEK, 15, rules=rules, now=at("10:00"), day=far) == []
+    assert len(slots_of(LUNCH_WEEK, 15, rules=rules, now=at("10:00"), day=far, staff=True)) == 32
 
 
 def test_the_horizon_counts_clinic_days() -> None:
