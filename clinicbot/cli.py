@@ -189,6 +189,17 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"clinicbot: {exc}", file=sys.stderr)
         sys.exit(2)
     demo = bool(getattr(args, "demo", False))
-    # The desktop window arrives with the staff app; until then, and whenever there is no
-    # display, `clinicbot` serves headless and prints the address.
+    if args.command is None:
+        sys.exit(run_desktop(settings, demo=demo))
     sys.exit(run_serve(settings, demo=demo))
+
+
+def run_desktop(settings: Settings, *, demo: bool) -> int:
+    """``clinicbot``: the window when one can open here, else headless with the address."""
+    from clinicbot import desktop
+
+    reason = desktop.unavailable_reason()
+    if reason is None:
+        return desktop.run_window(settings, demo=demo)
+    print(f"clinicbot: {reason}: serving headless; open the staff address in a browser", flush=True)
+    return run_serve(settings, demo=demo)

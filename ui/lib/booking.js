@@ -159,11 +159,11 @@ export function BookingDialog({ initial = {}, appointment = null, onClose, onDon
           ${doctors.map((d) => html`<option value=${d.id}>${d.name}</option>`)}</select><//>
         ${!moving && html`<${Field} label="Service"><select aria-label="Service" value=${serviceId} onChange=${(e) => setServiceId(e.target.value)}>
           ${offered.map((s) => html`<option value=${s.id}>${s.name} (${s.duration_minutes} min)</option>`)}</select><//>`}
-        <${Field} label="Day"><div class="day-pick">
+        <div class="field"><span class="label">Day</span><div class="day-pick">
           <button type="button" class="small" aria-label="Previous day" onClick=${() => setDay(addDays(day, -1))}>‹</button>
           <input type="date" aria-label="Day" value=${day} onInput=${(e) => e.target.value && setDay(e.target.value)} />
           <button type="button" class="small" aria-label="Next day" onClick=${() => setDay(addDays(day, 1))}>›</button>
-        </div><//>
+        </div></div>
       </div>
       <div class="field"><span class="label">Time${slots ? ` · ${shown.length} free` : ""}</span>
         ${slots === null ? html`<div class="muted">Looking for free times…</div>`
@@ -175,9 +175,9 @@ export function BookingDialog({ initial = {}, appointment = null, onClose, onDon
           </div>`}
       </div>
       ${!moving && html`<div class="row">
-        <${Field} label="Booked as"><div class="btn-group" role="group" aria-label="Booked as">
+        <div class="field"><span class="label" id="booked-as">Booked as</span><div class="btn-group" role="group" aria-labelledby="booked-as">
           ${[["walk-in", "Walk-in"], ["staff", "Phone call"]].map(([v, w]) => html`<button type="button" aria-pressed=${source === v} onClick=${() => setSource(v)}>${w}</button>`)}
-        </div><//>
+        </div></div>
         <${Field} label="Notes (optional)"><input aria-label="Notes" value=${notes} maxlength="500" onInput=${(e) => setNotes(e.target.value)} /><//>
       </div>`}
       ${error && html`<div class="notice bad" role="alert">${error}</div>`}
