@@ -33,6 +33,7 @@ export function useRoute() {
   useEffect(() => {
     const on = () => setRoute(parse());
     window.addEventListener("hashchange", on);
+    on(); // the address may have changed before this listener was in place
     return () => window.removeEventListener("hashchange", on);
   }, []);
   return route;

@@ -126,7 +126,7 @@ export function ErrorBox({ error, retry }) {
 export function Dialog({ title, onClose, children, footer, wide = false, label }) {
   const box = useRef(null);
   useShortcuts(title, { Escape: { label: "Close", run: () => onClose(), inFields: true } }, [onClose], { modal: true });
-  useEffect(() => {
+  useLayoutEffect(() => { // before the first paint: typing right away lands in the field
     const el = box.current && box.current.querySelector("[autofocus], input, select, textarea, button.primary");
     if (el) el.focus();
   }, []);
