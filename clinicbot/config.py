@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import sys
-from collections.abc import Mapping
-from dataclasses import dataclass
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import platformdirs
@@ -16,6 +18,16 @@ DEFAULT_API_BASE = "https://graph.facebook.com/v25.0"
 DEFAULT_ALLOWED_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 ENV_PREFIX = "CLINICBOT_"
 RELAY_PORT = 8752
+# How the clinic reaches WhatsApp and a relay: the settings screen may save these (in
+# <data>/settings.json); a value the environment sets wins over the saved one.
+SAVED_NAMES = (
+    "whatsapp_access_token",
+    "whatsapp_phone_number_id",
+    "whatsapp_app_secret",
+    "whatsapp_verify_token",
+    "relay_url",
+    "relay_token",
+)
 
 
 @dataclass(frozen=True)
@@ -79,6 +91,99 @@ def default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
 
 
+@dataclass(frozen=True)
+class Connection:
+    """How the clinic reaches WhatsApp (and a relay) at one moment."""
+
+    whatsapp_access_token: str | None = None
+    whatsapp_phone_number_id: str | None = None
+    whatsapp_app_secret: str | None = None
+    whatsapp_verify_token: str | None = None
+    whatsapp_api_base: str = DEFAULT_API_BASE
+    relay_url: str | None = None
+    relay_token: str | None = None
+
+    @property
+    def can_send(self) -> bool:
+        return bool(self.whatsapp_access_token and self.whatsapp_phone_number_id)
+
+    @property
+    def relay_configured(self) -> bool:
+        return self.relay_url is not None and self.relay_token is not None
+
+
+class LiveConnection:
+    """The connection settings as they are now: the environment's values, and for those it
+    leaves unset, the ones saved from the settings screen. Built once by the entry point and
+    passed down; readers ask ``current()`` each time, so a saved change applies without a
+    restart, and ``subscribe`` lets a worker hear of it at once."""
+
+    def __init__(self, settings: Settings, saved: Mapping[str, str] | None = None) -> None:
+        self._base = Connection(
+            **{name: getattr(settings, name) for name in SAVED_NAMES},
+            whatsapp_api_base=settings.whatsapp_api_base,
+        )
+        self._listeners: list[Callable[[], None]] = []
+        self._saved: dict[str, str] = {}
+        self._current = self._base
+        self._merge(saved or {})
+
+    def from_environment(self, name: str) -> bool:
+        return getattr(self._base, name) is not None
+
+    @property
+    def saved(self) -> dict[str, str]:
+        """What the settings screen saved (values the environment overrides included)."""
+        return dict(self._saved)
+
+    def current(self) -> Connection:
+        return self._current
+
+    def apply(self, saved: Mapping[str, str]) -> Connection:
+        """Take a new set of saved values and tell the subscribers."""
+        self._merge(saved)
+        for listener in list(self._listeners):
+            listener()
+        return self._current
+
+    def subscribe(self, listener: Callable[[], None]) -> None:
+        self._listeners.append(listener)
+
+    def _merge(self, saved: Mapping[str, str]) -> None:
+        self._saved = {k: v for k, v in saved.items() if k in SAVED_NAMES and v}
+        unset = {k: v for k, v in self._saved.items() if not self.from_environment(k)}
+        self._current = replace(self._base, **unset)
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically and readable by this user only (0600): a
+    temporary file beside it, flushed to disk, renamed over the old one. A crash leaves the
+    old file or the new one, never half of either."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        raise
+    if os.name == "posix":  # the rename itself, made durable
+        directory = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(directory)
+        finally:
+            os.close(directory)
+
+
+def new_staff_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
 def load_staff_token(data_dir: Path, env: Mapping[str, str]) -> str:
     """The token from the environment, else the one kept in ``<data>/staff_token`` (made once)."""
     from_env = env.get(ENV_PREFIX + "STAFF_TOKEN", "").strip()
@@ -89,11 +194,8 @@ def load_staff_token(data_dir: Path, env: Mapping[str, str]) -> str:
         kept = path.read_text(encoding="utf-8").strip()
         if kept:
             return kept
-    token = secrets.token_urlsafe(32)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(token + "\n")
+    token = new_staff_token()
+    write_private(path, token + "\n")
     return token
 
 

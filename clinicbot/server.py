@@ -7,6 +7,7 @@ import contextlib
 import logging
 import signal
 import socket
+import sqlite3
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -16,13 +17,14 @@ from pathlib import Path
 import uvicorn
 from litestar.types import ASGIApp
 
-from clinicbot.config import Settings
+from clinicbot.config import LiveConnection, Settings
 from clinicbot.db import Database, connect, migrate
 from clinicbot.db.database import transaction
 from clinicbot.resources import ui_dir
+from clinicbot.services.app_settings import load_saved
 from clinicbot.services.bot import BotWorker
 from clinicbot.services.changes import ChangeFeed
-from clinicbot.services.relay_poller import RelayPoller, relay_configured
+from clinicbot.services.relay_poller import RelayPoller
 from clinicbot.services.reminders import ReminderScheduler
 from clinicbot.services.sender import OutboxSender
 from clinicbot.services.tunnel import TunnelManager
@@ -68,23 +70,35 @@ def url_host(host: str) -> str:
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
 
 
-def prepare_database(path: Path, *, demo: bool, settings: Settings) -> None:
+def demo_loader(connection: LiveConnection) -> Callable[[sqlite3.Connection, datetime], str]:
+    """Loads the demo clinic inside the caller's transaction (the settings screen's "explore
+    the demo"), with the clinic's WhatsApp number id in effect then."""
+
+    def load(conn: sqlite3.Connection, now: datetime) -> str:
+        from clinicbot.demo import load_demo
+
+        number_id = connection.current().whatsapp_phone_number_id
+        return load_demo(conn, now, phone_number_id=number_id)
+
+    return load
+
+
+def prepare_database(
+    path: Path, *, demo: bool, settings: Settings, connection: LiveConnection | None = None
+) -> None:
     """Migrate forward; with ``demo``, fill an empty database with the demo clinic."""
+    connection = connection or LiveConnection(settings)
     conn = connect(path)
     try:
         applied = migrate(conn)
         if applied:
             log.info("applied migrations: %s", ", ".join(applied))
         if demo:
-            from clinicbot.demo import load_demo
-
             with transaction(conn):
                 if conn.execute("SELECT count(*) FROM clinics").fetchone()[0]:
                     log.info("--demo: the database already has a clinic; left as it is")
                 else:
-                    load_demo(
-                        conn, datetime.now(UTC), phone_number_id=settings.whatsapp_phone_number_id
-                    )
+                    demo_loader(connection)(conn, datetime.now(UTC))
     finally:
         conn.close()
 
@@ -97,27 +111,31 @@ async def serve(
     stop: asyncio.Event | None = None,
 ) -> None:
     """Serve until SIGINT/SIGTERM (or ``stop`` is set), then finish in-flight work and close."""
-    prepare_database(settings.db_path, demo=demo, settings=settings)
+    # The WhatsApp and relay settings: the environment's, else those saved from the screen.
+    connection = LiveConnection(settings, load_saved(settings.data_dir))
+    prepare_database(settings.db_path, demo=demo, settings=settings, connection=connection)
     db = Database(settings.db_path, readers=settings.reader_threads)
     staff_sock = bind(settings.host, settings.port)
     webhook_sock = bind(settings.host, settings.webhook_port)
     tunnel = TunnelManager(  # started from the settings screen, never by default
         webhook_sock.getsockname()[1],
-        verify_token_set=settings.whatsapp_verify_token is not None,
+        verify_token_set=connection.current().whatsapp_verify_token is not None,
         host=url_host(settings.host),
     )
-    sender = OutboxSender(settings, db, clock=system_clock)  # sender.wake() after enqueueing
+    # sender.wake() after enqueueing
+    sender = OutboxSender(settings, db, clock=system_clock, connection=connection)
     sessions = Sessions(settings.sessions_dir)
     changes = ChangeFeed(db)  # the staff window's live updates
     worker = BotWorker(db, sessions, clock=system_clock, on_reply=sender.wake)
     reminders = ReminderScheduler(
         db, clock=system_clock, on_queued=sender.wake, interval=settings.reminder_interval
     )
-    relay = (
-        RelayPoller(settings, db, clock=system_clock, on_stored=worker.wake)
-        if relay_configured(settings)
-        else None
+    # Always there: it polls while a relay is set, and is off (waiting) while none is.
+    relay = RelayPoller(
+        settings, db, clock=system_clock, on_stored=worker.wake, connection=connection
     )
+    connection.subscribe(sender.resume)  # a new token: try a held queue again at once
+    connection.subscribe(relay.reconfigure)
     servers = [
         _server(
             create_staff_app(
@@ -131,9 +149,15 @@ async def serve(
                 wake_worker=worker.wake,
                 drop_sessions=sessions.drop_prefix,
                 changes=changes,
+                connection=connection,
+                load_demo=demo_loader(connection),
             )
         ),
-        _server(create_webhook_app(settings, db, clock=system_clock, on_stored=worker.wake)),
+        _server(
+            create_webhook_app(
+                settings, db, clock=system_clock, on_stored=worker.wake, connection=connection
+            )
+        ),
     ]
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -161,8 +185,8 @@ async def serve(
             await asyncio.sleep(0.01)
         if all(s.started for s in servers) and on_ready is not None:
             on_ready(_addresses(settings.host, staff_sock, webhook_sock))
-        if relay is not None:  # once the addresses are out: its logs must not split them
-            polling.append(asyncio.create_task(relay.run(relay_stop)))
+        # Once the addresses are out: its logs must not split them.
+        polling.append(asyncio.create_task(relay.run(relay_stop)))
         waiter = asyncio.create_task(stop.wait())
         await asyncio.wait([*tasks, waiter], return_when=asyncio.FIRST_COMPLETED)
         waiter.cancel()

@@ -60,7 +60,18 @@ ID_KINDS = {
 }
 
 _DATA_DIR = Path(tempfile.mkdtemp(prefix="clinicbot-fuzz-"))
-_SERVER = start_server(_DATA_DIR)
+# The fuzzer saves random settings too: keep every address the server may then call on
+# loopback (a closed port), so the fuzz run never reaches outside this machine. Set in the
+# environment, the relay's address cannot be replaced through the API (409).
+_CLOSED = "http://127.0.0.1:9"
+_SERVER = start_server(
+    _DATA_DIR,
+    env={
+        "CLINICBOT_WHATSAPP_API_BASE": f"{_CLOSED}/v25.0",
+        "CLINICBOT_RELAY_URL": _CLOSED,
+        "CLINICBOT_RELAY_TOKEN": "fuzz-relay-token",
+    },
+)
 
 
 @atexit.register

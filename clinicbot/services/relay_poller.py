@@ -14,6 +14,10 @@ is a clinic whose app secret is not the relay's, and dropping every message woul
 worst answer to it.
 
 Network errors, 5xx and refusals back off with jitter, from 1 s doubling to 60 s.
+
+The relay URL, its token and the app secret are the live connection settings: saved from
+the settings screen, they apply at once (``reconfigure()``), a poll under way included. With
+no relay set, the poller waits, ``off``, until one is.
 """
 
 from __future__ import annotations
@@ -24,14 +28,14 @@ import binascii
 import logging
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Literal, TypeVar
 
 import httpx
 import msgspec
 
-from clinicbot.config import Settings
+from clinicbot.config import LiveConnection, Settings
 from clinicbot.db import Database
 from clinicbot.services.backoff import Backoff
 from clinicbot.services.inbox import store_webhook
@@ -82,11 +86,13 @@ class RelayUnavailable(Exception):
 
 
 class _Stopped(Exception):
-    """``stop`` was set while waiting for the relay."""
+    """``stop`` was set (or the settings changed) while waiting for the relay."""
 
 
-def relay_configured(settings: Settings) -> bool:
-    return settings.relay_url is not None and settings.relay_token is not None
+UNVERIFIABLE = (
+    "The WhatsApp app secret is not set (Settings › WhatsApp, or "
+    "CLINICBOT_WHATSAPP_APP_SECRET): relayed webhooks cannot be verified, so none are taken."
+)
 
 
 def store_relayed(
@@ -103,14 +109,15 @@ def _nothing() -> None:
     return None
 
 
-async def _unless_stopped(stop: asyncio.Event, work: Awaitable[T]) -> T:
-    """``await work``, or raise _Stopped as soon as ``stop`` is set."""
+async def _unless_stopped(stops: Sequence[asyncio.Event], work: Awaitable[T]) -> T:
+    """``await work``, or raise _Stopped as soon as one of ``stops`` is set."""
     task = asyncio.ensure_future(work)
-    stopper = asyncio.ensure_future(stop.wait())
+    stoppers = [asyncio.ensure_future(stop.wait()) for stop in stops]
     try:
-        await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({task, *stoppers}, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        stopper.cancel()
+        for stopper in stoppers:
+            stopper.cancel()
     if not task.done():
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
@@ -138,10 +145,14 @@ class RelayPoller:
         on_stored: Callable[[], None] = _nothing,
         client: httpx.AsyncClient | None = None,
         long_poll: float = LONG_POLL,
+        connection: LiveConnection | None = None,
     ) -> None:
-        self._url = (settings.relay_url or "").rstrip("/")
-        self._auth = {"Authorization": f"Bearer {settings.relay_token}"}
-        self._secret = settings.whatsapp_app_secret
+        self._connection = connection or LiveConnection(settings)
+        self._active: tuple[str, str, str | None] | None = None  # url, token, secret in use
+        self._changed = asyncio.Event()
+        self._url = ""
+        self._auth: dict[str, str] = {}
+        self._secret: str | None = None
         self._db, self._clock, self._on_stored = db, clock, on_stored
         self._client, self._long_poll = client, long_poll
         self._backoff = Backoff()
@@ -149,7 +160,7 @@ class RelayPoller:
         self._proven = False  # an event has verified with our secret: it is the relay's
         self._cursor: str | None = None  # the last cursor stored with its events
         self._acked: str | None = None  # the last cursor the relay confirmed
-        self._state: State = "starting"
+        self._state: State = "off"
         self._last_success: datetime | None = None
         self._last_error: tuple[str, datetime] | None = None
         self._retry_at: float | None = None
@@ -171,34 +182,57 @@ class RelayPoller:
             skipped=self._skipped,
         )
 
+    def reconfigure(self) -> None:
+        """The connection settings changed: take them now, even in the middle of a poll."""
+        self._changed.set()
+
     async def run(self, stop: asyncio.Event) -> None:
-        """Poll until ``stop`` is set."""
-        if self._secret is None:
-            self._state = "misconfigured"
-            self._last_error = (
-                "CLINICBOT_WHATSAPP_APP_SECRET is not set: relayed webhooks cannot be "
-                "verified, so none are taken.",
-                self._clock(),
-            )
-            log.warning("relay configured without an app secret: not polling")
-            await stop.wait()
-            return
+        """Poll until ``stop`` is set (while a relay is configured)."""
         client = self._client or httpx.AsyncClient(
             timeout=httpx.Timeout(10.0, read=self._long_poll + 15.0)
         )
+        halt = (stop, self._changed)
         try:
             while not stop.is_set():
-                pause = await self._cycle(client, stop)
-                if pause > 0:
-                    await _unless_stopped(stop, asyncio.sleep(pause))
-        except _Stopped:
-            pass
+                self._changed.clear()
+                try:
+                    if not self._configure():
+                        await _unless_stopped(halt, stop.wait())
+                        continue
+                    pause = await self._cycle(client, halt)
+                    if pause > 0:
+                        await _unless_stopped(halt, asyncio.sleep(pause))
+                except _Stopped:
+                    continue
         finally:
             self._retry_at = None
             if self._client is None:
                 await client.aclose()
 
-    async def _cycle(self, client: httpx.AsyncClient, stop: asyncio.Event) -> float:
+    def _configure(self) -> bool:
+        """Take the relay settings in effect; False while there is nothing to poll."""
+        c = self._connection.current()
+        wanted = None
+        if c.relay_url is not None and c.relay_token is not None:
+            wanted = (c.relay_url, c.relay_token, c.whatsapp_app_secret)
+        if wanted == self._active:
+            return self._state not in ("off", "misconfigured")
+        self._active, self._proven, self._acked, self._retry_at = wanted, False, None, None
+        self._backoff.reset()
+        self._last_error = None
+        if wanted is None:
+            self._state, self._url = "off", ""
+            return False
+        url, token, self._secret = wanted
+        self._url, self._auth = url.rstrip("/"), {"Authorization": f"Bearer {token}"}
+        if self._secret is None:
+            self._state, self._last_error = "misconfigured", (UNVERIFIABLE, self._clock())
+            log.warning("relay configured without an app secret: not polling")
+            return False
+        self._state = "starting"
+        return True
+
+    async def _cycle(self, client: httpx.AsyncClient, halt: Sequence[asyncio.Event]) -> float:
         """One poll; return how long to pause before the next."""
         started = time.monotonic()
         # Long-poll only while healthy: at start and after a failure, a quick answer shows
@@ -207,11 +241,11 @@ class RelayPoller:
         try:
             if not self._loaded:
                 self._cursor, self._loaded = await self._db.read(get_value, CURSOR_KEY), True
-            await self._ack(client, stop)
-            page = await self._fetch(client, stop, wait)
+            await self._ack(client, halt)
+            page = await self._fetch(client, halt, wait)
             if page.events:
                 await self._take(page)
-                await self._ack(client, stop)
+                await self._ack(client, halt)
         except (httpx.HTTPError, httpx.InvalidURL, RelayUnavailable, sqlite3.Error) as exc:
             return self._failed(exc)
         self._succeeded()
@@ -221,12 +255,14 @@ class RelayPoller:
         # one shutting down): pause, rather than ask again in a tight loop.
         return IDLE if wait and time.monotonic() - started < IDLE else 0.0
 
-    async def _fetch(self, client: httpx.AsyncClient, stop: asyncio.Event, wait: float) -> _Page:
+    async def _fetch(
+        self, client: httpx.AsyncClient, halt: Sequence[asyncio.Event], wait: float
+    ) -> _Page:
         params: dict[str, str | int | float] = {"limit": PAGE, "wait": wait}
         if self._cursor is not None:
             params["after"] = self._cursor
         request = client.get(f"{self._url}/relay/events", params=params, headers=self._auth)
-        response = await _unless_stopped(stop, request)
+        response = await _unless_stopped(halt, request)
         if response.status_code != 200:
             raise _refusal(response)
         try:
@@ -234,13 +270,13 @@ class RelayPoller:
         except (msgspec.DecodeError, msgspec.ValidationError) as exc:
             raise RelayUnavailable(f"the relay's answer is not a page of events: {exc}") from None
 
-    async def _ack(self, client: httpx.AsyncClient, stop: asyncio.Event) -> None:
+    async def _ack(self, client: httpx.AsyncClient, halt: Sequence[asyncio.Event]) -> None:
         """Tell the relay about the stored cursor, unless it already knows."""
         cursor = self._cursor
         if cursor is None or cursor == self._acked:
             return
         request = client.post(f"{self._url}/relay/ack", json={"cursor": cursor}, headers=self._auth)
-        response = await _unless_stopped(stop, request)
+        response = await _unless_stopped(halt, request)
         if response.status_code == 400:
             log.error("the relay refused cursor %s as unknown; not acknowledging it", cursor)
         elif response.status_code != 200:

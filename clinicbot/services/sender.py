@@ -38,6 +38,9 @@ A reminder whose appointment was cancelled (or whose visit has begun) by the tim
 would go out is dropped (``cancelled``, with the reason). Simulated rows never reach the
 network: they are marked read at once. Without an access
 token or a phone number id, other rows wait and the state says so.
+
+Credentials are read from the live connection settings at each pass: ones saved from the
+settings screen apply without a restart (``resume()`` on a change tries a held queue again).
 """
 
 from __future__ import annotations
@@ -57,7 +60,7 @@ import httpx
 import msgspec
 from aiolimiter import AsyncLimiter
 
-from clinicbot.config import Settings
+from clinicbot.config import LiveConnection, Settings
 from clinicbot.db import Database
 from clinicbot.phones import mask_phone
 from clinicbot.store import outbox
@@ -183,8 +186,10 @@ class OutboxSender:
         concurrency: int = 16,
         poll_interval: float = 0.5,
         rate_per_second: float = 70.0,
+        connection: LiveConnection | None = None,
     ) -> None:
-        self._settings, self._db, self._clock, self._client = settings, db, clock, client
+        self._db, self._clock, self._client = db, clock, client
+        self._connection = connection or LiveConnection(settings)
         self.ambiguous_wait = (
             settings.sender_ambiguous_wait if ambiguous_wait is None else ambiguous_wait
         )
@@ -201,6 +206,8 @@ class OutboxSender:
         self._wake = asyncio.Event()
         self._hold: _Hold | None = None
         self._graph: GraphClient | None = None
+        self._graph_key: tuple[str | None, ...] | None = None  # the credentials it was made with
+        self._http: httpx.AsyncClient | None = None
         self._running = False
         self._grace_until = 0.0  # a previous process's "sending" rows wait until then
         self._last_success: datetime | None = None
@@ -209,8 +216,7 @@ class OutboxSender:
 
     @property
     def configured(self) -> bool:
-        s = self._settings
-        return bool(s.whatsapp_access_token and s.whatsapp_phone_number_id)
+        return self._connection.current().can_send
 
     def wake(self) -> None:
         """Something was queued: look now rather than at the next poll."""
@@ -225,7 +231,7 @@ class OutboxSender:
     async def run(self, stop: asyncio.Event) -> None:
         """Send until ``stop`` is set; then let the sends in flight finish."""
         client = self._client or httpx.AsyncClient(timeout=TIMEOUT)
-        self._graph = self._graph_client(client)
+        self._http = client
         self._running = True
         self._grace_until = self._clock().timestamp() + self.ambiguous_wait
         stopping = asyncio.create_task(stop.wait())
@@ -244,17 +250,25 @@ class OutboxSender:
             if self._client is None:
                 await client.aclose()
 
-    def _graph_client(self, client: httpx.AsyncClient) -> GraphClient | None:
-        s = self._settings
-        if not (s.whatsapp_access_token and s.whatsapp_phone_number_id):
+    def _current_graph(self) -> GraphClient | None:
+        """A Graph client for the credentials in effect now, made again when they change."""
+        c = self._connection.current()
+        key = (c.whatsapp_api_base, c.whatsapp_access_token, c.whatsapp_phone_number_id)
+        if key == self._graph_key or self._http is None:
+            return self._graph
+        changed, self._graph_key, self._graph = self._graph_key is not None, key, None
+        if c.whatsapp_access_token and c.whatsapp_phone_number_id:
+            self._graph = GraphClient(
+                self._http,
+                base_url=c.whatsapp_api_base,
+                access_token=c.whatsapp_access_token,
+                phone_number_id=c.whatsapp_phone_number_id,
+            )
+            if changed:
+                log.info("sender: WhatsApp credentials changed; sending with them from now on")
+        else:
             log.info("sender: no WhatsApp credentials; only simulated messages are handled")
-            return None
-        return GraphClient(
-            client,
-            base_url=s.whatsapp_api_base,
-            access_token=s.whatsapp_access_token,
-            phone_number_id=s.whatsapp_phone_number_id,
-        )
+        return self._graph
 
     # --- one pass over the queue ---------------------------------------------------------
 
@@ -269,8 +283,9 @@ class OutboxSender:
         except sqlite3.Error as exc:
             log.warning("sender: cannot read the outbox (%s); trying again", exc)
             return self._poll
-        if self._graph is not None:
-            self._launch(self._graph, found.heads, now)
+        graph = self._current_graph()
+        if graph is not None:
+            self._launch(graph, found.heads, now)
         waits = [self._poll, *(t - now for t in self._held.values())]
         if found.next_at is not None:
             waits.append(found.next_at - now)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hmac
 import json
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 
 from litestar.types import (
     ASGIApp,
@@ -53,17 +54,57 @@ async def _refuse(
     await send(end)
 
 
+class StaffToken:
+    """The staff token the gate accepts, and its rotation from the settings screen.
+
+    After ``replace``, the old token still opens the API until the first request made with
+    the new one (at most ``grace`` seconds): the window that asked for the new token learns
+    it only from the answer, and a request it sends meanwhile must not sign it out. The
+    window uses the new token at once, so the old one ends within moments."""
+
+    def __init__(
+        self, token: str, *, grace: float = 15.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._expected = self._header(token)
+        self._previous: bytes | None = None
+        self._previous_until = 0.0
+        self._grace, self._clock = grace, clock
+
+    @staticmethod
+    def _header(token: str) -> bytes:
+        return f"Bearer {token}".encode()
+
+    def replace(self, token: str) -> None:
+        self._previous, self._previous_until = self._expected, self._clock() + self._grace
+        self._expected = self._header(token)
+
+    def accepts(self, authorization: str | None) -> bool:
+        if authorization is None:
+            return False
+        given = authorization.encode()
+        if hmac.compare_digest(given, self._expected):
+            self._previous = None  # the new token is in use: the old one is over
+            return True
+        previous = self._previous
+        return (
+            previous is not None
+            and self._clock() < self._previous_until
+            and hmac.compare_digest(given, previous)
+        )
+
+
 class StaffGate:
     """ASGI middleware: refuse foreign Hosts (DNS rebinding), require the staff token on /api/."""
 
-    def __init__(self, app: ASGIApp, *, token: str, allowed_hosts: Iterable[str]) -> None:
+    def __init__(
+        self, app: ASGIApp, *, token: str | StaffToken, allowed_hosts: Iterable[str]
+    ) -> None:
         self.app = app
-        self._expected = f"Bearer {token}".encode()
+        self.token = token if isinstance(token, StaffToken) else StaffToken(token)
         self._hosts = frozenset(h.lower() for h in allowed_hosts)
 
     def authorized(self, scope: Scope) -> bool:
-        given = _header(scope, b"authorization")
-        return given is not None and hmac.compare_digest(given.encode(), self._expected)
+        return self.token.accepts(_header(scope, b"authorization"))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] not in ("http", "websocket"):

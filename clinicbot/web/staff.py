@@ -14,7 +14,7 @@ from litestar.static_files import create_static_files_router
 from litestar.types import ASGIApp
 
 from clinicbot import __version__
-from clinicbot.config import Settings
+from clinicbot.config import LiveConnection, Settings
 from clinicbot.db import Database
 from clinicbot.services.changes import ChangeFeed
 from clinicbot.services.relay_poller import RelayPoller
@@ -29,7 +29,13 @@ from clinicbot.web.outbox import OutboxController
 from clinicbot.web.params import Clock
 from clinicbot.web.patients import PatientController
 from clinicbot.web.relay import RelayController
-from clinicbot.web.security import StaffGate
+from clinicbot.web.security import StaffGate, StaffToken
+from clinicbot.web.settings import (
+    DemoLoader,
+    FirstRunController,
+    SettingsContext,
+    SettingsController,
+)
 from clinicbot.web.setup import (
     ClinicController,
     DoctorController,
@@ -54,6 +60,8 @@ API_CONTROLLERS = [
     RelayController,
     OutboxController,
     AnalyticsController,
+    SettingsController,
+    FirstRunController,
 ]
 
 
@@ -80,9 +88,14 @@ def create_staff_app(
     relay: RelayPoller | None = None,
     sender: OutboxSender | None = None,
     changes: ChangeFeed | None = None,
+    connection: LiveConnection | None = None,
+    load_demo: DemoLoader | None = None,
 ) -> ASGIApp:
     """The staff app behind its gate (Host allow-list, bearer token on /api/)."""
     feed = changes or ChangeFeed(db)
+    token = StaffToken(settings.staff_token)  # the settings screen may rotate it
+    live = connection or LiveConnection(settings)
+    context = SettingsContext(settings, live, token, load_demo)
     api = Router(
         path="/api/v1",
         route_handlers=[*API_CONTROLLERS, health, wait_for_changes],
@@ -96,6 +109,7 @@ def create_staff_app(
             "relay": Provide(lambda: relay, sync_to_thread=False),
             "sender": Provide(lambda: sender, sync_to_thread=False),
             "changes": Provide(lambda: feed, sync_to_thread=False),
+            "settings_context": Provide(lambda: context, sync_to_thread=False),
         },
     )
     app = Litestar(
@@ -116,4 +130,4 @@ def create_staff_app(
         debug=False,
         logging_config=None,  # the CLI configures logging once, for everything
     )
-    return StaffGate(app, token=settings.staff_token, allowed_hosts=settings.allowed_hosts)
+    return StaffGate(app, token=token, allowed_hosts=settings.allowed_hosts)

@@ -3,6 +3,8 @@
 This is the only thing a tunnel ever points at, so it serves no API, no UI, no schema.
 A POST is verified (HMAC of the raw bytes), parsed, and stored in one durable write; only
 then does Meta get its 200. Until an app secret is configured, every POST is refused.
+The verify token and the app secret are read at each request, so the ones saved from the
+settings screen apply at once.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Annotated, Any
 from litestar import Litestar, MediaType, Request, Response, get, post
 from litestar.params import Parameter
 
-from clinicbot.config import Settings
+from clinicbot.config import LiveConnection, Settings
 from clinicbot.db import Database
 from clinicbot.services.inbox import store_webhook
 from clinicbot.web.params import Clock
@@ -64,8 +66,11 @@ def create_webhook_app(
     *,
     clock: Clock,
     on_stored: Callable[[], None] = lambda: None,
+    connection: LiveConnection | None = None,
 ) -> Litestar:
-    """The public-facing listener; ``on_stored`` hears of each stored batch (the bot)."""
+    """The public-facing listener; ``on_stored`` hears of each stored batch (the bot).
+    ``connection`` holds the verify token and app secret in effect (else the settings')."""
+    live = connection or LiveConnection(settings)
 
     @get(PATH, media_type=MediaType.TEXT, sync_to_thread=False)
     def verify(
@@ -74,14 +79,15 @@ def create_webhook_app(
         challenge: Annotated[str | None, Parameter(query="hub.challenge", max_length=512)] = None,
     ) -> Response[str]:
         """Meta's subscription handshake: echo the challenge when the verify token matches."""
-        if challenge is not None and handshake_ok(settings.whatsapp_verify_token, mode, token):
+        expected = live.current().whatsapp_verify_token
+        if challenge is not None and handshake_ok(expected, mode, token):
             return text(200, challenge)
         return text(403, "Forbidden")
 
     @post(PATH, media_type=MediaType.TEXT, request_max_body_size=MAX_BODY)
     async def receive(request: Request[Any, Any, Any]) -> Response[str]:
         """Store what Meta sends, then acknowledge it."""
-        signed = await signed_body(settings.whatsapp_app_secret, request)
+        signed = await signed_body(live.current().whatsapp_app_secret, request)
         if isinstance(signed, Response):
             return signed
         try:

@@ -124,6 +124,53 @@ def graph_error(code: int, details: str | None = None) -> JSON:
     return {"error": error}
 
 
+def no_such_object(object_id: str, method: str = "get") -> JSON:
+    """Graph's answer to a node that does not exist, or that the token may not see."""
+    return {
+        "error": {
+            "message": f"Unsupported {method} request. Object with ID '{object_id}' does not"
+            " exist, cannot be loaded due to missing permissions, or does not support this"
+            " operation. Please read the Graph API documentation at"
+            " https://developers.facebook.com/docs/graph-api",
+            "type": "GraphMethodException",
+            "code": 100,
+            "error_subcode": 33,
+            "fbtrace_id": fbtrace_id(),
+        }
+    }
+
+
+def no_such_field(field: str, node_type: str) -> JSON:
+    """Graph's answer to a ``fields=`` entry the node does not have."""
+    return {
+        "error": {
+            "message": f"(#100) Tried accessing nonexisting field ({field}) on node type"
+            f" ({node_type})",
+            "type": "OAuthException",
+            "code": 100,
+            "fbtrace_id": fbtrace_id(),
+        }
+    }
+
+
+def number_fields(asked: list[str], number_id: str, verified_name: str) -> tuple[int, JSON]:
+    """A read of the business number (``GET /{phone_number_id}?fields=…``): the fields
+    asked for (else Graph's default ones) and the id; code 100 for a field it does not have."""
+    fields: JSON = {
+        "verified_name": verified_name,
+        "code_verification_status": "VERIFIED",
+        "display_phone_number": "+1 555-078-3881",  # formatted here, digits in webhooks
+        "quality_rating": "GREEN",
+        "platform_type": "CLOUD_API",
+        "throughput": {"level": "STANDARD"},
+    }
+    for name in asked:
+        if name not in fields and name != "id":
+            return 400, no_such_field(name, "WhatsAppBusinessPhoneNumber")
+    answer = {name: fields[name] for name in asked if name in fields} if asked else fields
+    return 200, {**answer, "id": number_id}
+
+
 def envelope(waba_id: str, metadata: JSON, value: JSON) -> JSON:
     """One webhook body: one entry, one ``messages`` change carrying ``value``."""
     full = {"messaging_product": "whatsapp", "metadata": metadata, **value}

@@ -7,7 +7,10 @@ It runs in-process on 127.0.0.1 over real HTTP, in two threads:
   with the bearer check (401 + code 190), the body rules and limits of §7
   (``graph_rules``), templates accepted only when registered (else 132001), the success
   body of §5.3 with a fresh wamid, and mark-as-read (``{"success": true}``). Every accepted
-  message is kept (``accepted``, ``messages_to``, ``callback_counts``);
+  message is kept (``accepted``, ``messages_to``, ``callback_counts``). A read of the number,
+  ``GET /{vXX.X}/{phone_number_id}?fields=display_phone_number,verified_name`` (the settings
+  screen's connection test), answers the fields asked for and the ``id``, as Graph does,
+  with the same bearer check, and code 100 for another id or an unknown field;
 - Meta's side: signed webhooks (ASCII-escaped JSON, ``X-Hub-Signature-256`` with the app
   secret) POSTed to ``webhook_url`` — the statuses of each accepted message (sent →
   delivered → read, echoing ``biz_opaque_callback_data``) and what patients say
@@ -47,6 +50,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from typing import Any, TypeVar
+from urllib.parse import parse_qs
 
 import httpx
 import uvicorn
@@ -62,10 +66,12 @@ APP_SECRET = "test-app-secret"
 ACCESS_TOKEN = "test-graph-access-token"
 PHONE_NUMBER_ID = "106540352242922"
 DISPLAY_PHONE_NUMBER = "15550783881"
+VERIFIED_NAME = "Test Clinic"
 WABA_ID = "102290129340398"
 WINDOW_SECONDS = 24 * 3600
 ASYNC_CODES = frozenset({131026, 131047, 131049, 131050})  # delivery-stage: a failed status
 PATH = re.compile(r"/(v\d+\.\d+)/([^/]+)/messages")
+NODE = re.compile(r"/(v\d+\.\d+)/([^/]+)")
 DEFAULT_TEMPLATES = {("appointment_reminder", lang): None for lang in ("en", "en_US", "hi")}
 
 
@@ -98,6 +104,7 @@ class FakeWhatsApp(PatientInjector):
         self.app_secret, self.access_token = app_secret, access_token
         self.phone_number_id, self.webhook_url = phone_number_id, webhook_url
         self.display_phone_number, self.waba_id = DISPLAY_PHONE_NUMBER, WABA_ID
+        self.verified_name = VERIFIED_NAME
         self.templates = dict(DEFAULT_TEMPLATES if templates is None else templates)
         self.window_mode, self.enforce_window = window_mode, enforce_window
         self.statuses, self.status_delay, self.webhook_retry = statuses, status_delay, webhook_retry
@@ -305,7 +312,8 @@ class FakeWhatsApp(PatientInjector):
             raw += event.get("body", b"")
             more = event.get("more_body", False)
         headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
-        status, answer = await self._answer(scope["method"], scope["path"], headers, raw)
+        query = scope.get("query_string", b"").decode("latin-1")
+        status, answer = await self._answer(scope["method"], scope["path"], headers, raw, query)
         content = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
         kind = b"text/plain" if isinstance(answer, bytes) else b"application/json"
         await send(
@@ -314,11 +322,15 @@ class FakeWhatsApp(PatientInjector):
         await send({"type": "http.response.body", "body": content})
 
     async def _answer(
-        self, method: str, path: str, headers: dict[str, str], raw: bytes
+        self, method: str, path: str, headers: dict[str, str], raw: bytes, query: str = ""
     ) -> tuple[int, JSON | bytes]:
         if self._outage == "503":
             return 503, b"Service Unavailable"
-        outcome = self._decide(method, path, headers, raw)
+        node = NODE.fullmatch(path)
+        if node is not None and method == "GET":
+            outcome = self._read_number(path, node[2], headers, query)
+        else:
+            outcome = self._decide(method, path, headers, raw)
         if outcome.sent is not None:
             self._schedule(self._status_chain(outcome.sent, outcome.plan))
         # release() comes from the test thread: poll rather than share an asyncio.Event.
@@ -359,6 +371,24 @@ class FakeWhatsApp(PatientInjector):
             return self._refuse(path, problem.code, problem.details)
         with self._lock:
             return self._accept(path, body)
+
+    def _read_number(
+        self, path: str, object_id: str, headers: dict[str, str], query: str
+    ) -> Outcome:
+        """``GET /{version}/{phone_number_id}?fields=…``: the fields asked for, and the id."""
+        if headers.get("authorization") != f"Bearer {self.access_token}":
+            return self._refuse(path, 190, "Invalid OAuth access token - Cannot parse access token")
+        if self.token_expired:
+            return self._refuse(path, 190)
+        if object_id != self.phone_number_id:
+            with self._lock:
+                self.requests.append(Call(path, 400, 100, None))
+            return Outcome(400, payloads.no_such_object(object_id))
+        asked = [f for f in parse_qs(query).get("fields", [""])[0].split(",") if f]
+        status, answer = payloads.number_fields(asked, self.phone_number_id, self.verified_name)
+        with self._lock:
+            self.requests.append(Call(path, status, None if status == 200 else 100, None))
+        return Outcome(status, answer)
 
     def _mark_read(self, path: str, body: JSON) -> Outcome:
         problem = graph_rules.check_read(body)
