@@ -1,4 +1,5 @@
-"""The demo clinic behind ``clinicbot serve --demo``: setup, patients and six months of visits.
+"""The demo clinic behind ``clinicbot serve --demo``: setup, patients, six months of visits
+and, from ``demo_chats``, the WhatsApp conversations of the last days.
 
 Owns the generator only. It writes through the same setup services and stores as the app,
 but inserts past appointments directly: the booking service rightly refuses to book in the
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from clinicbot.demo_chats import load_conversations
 from clinicbot.demo_names import (
     CANCEL_REASONS,
     DOCTORS,
@@ -120,6 +122,7 @@ def load_demo(conn: sqlite3.Connection, now: datetime, *, phone_number_id: str |
         _store_booking(conn, _uuid(rng), booking, people[booking.patient], ids)
     for patient_id in ids.patients:
         update_patient_stats(conn, patient_id, now)
+    load_conversations(conn, ids.clinic, now)
     return ids.clinic
 
 

@@ -26,7 +26,11 @@ from clinicbot.demo import load_demo
 from clinicbot.phones import normalize_phone
 from clinicbot.scheduling import months_before
 from clinicbot.server import prepare_database
+from clinicbot.services.conversations import read_thread
 from clinicbot.services.patients import clinic_stats
+from clinicbot.services.reminders import queue_due_reminders
+from clinicbot.store.conversations import list_recent
+from clinicbot.store.outbox import list_failed
 from clinicbot.store.patients import list_patients, recount
 from clinicbot.store.rows import stamp
 
@@ -328,3 +332,65 @@ def test_serve_demo_fills_only_an_empty_database(tmp_path: Path) -> None:
         assert scalar(conn, "SELECT count(*) FROM patients") == 200
     finally:
         conn.close()
+
+
+def test_the_inbox_has_conversations_in_three_languages_and_nothing_left_to_send(
+    conn: sqlite3.Connection,
+) -> None:
+    clinic_id = load(conn, MONDAY_MORNING)
+    chats = list_recent(conn, clinic_id, paused_only=False, limit=50, offset=0)
+    assert 6 <= len(chats) <= 10 and not any(c.simulated for c in chats)
+    assert {c.language for c in chats} == {"en", "hi"}
+    waiting = [c for c in chats if c.bot_paused]
+    assert len(waiting) == 1 and waiting[0].unread >= 2
+    thread = read_thread(conn, waiting[0].patient_id, 100, MONDAY_MORNING)
+    assert thread.window_open and thread.messages[-1].outcome == "paused"
+    texts = [
+        m.text for c in chats for m in read_thread(conn, c.patient_id, 100, MONDAY_MORNING).messages
+    ]
+    assert any(re.search(r"\b(hai|karna|kya)\b", t) for t in texts)  # Hinglish
+    assert any(re.search("[\u0900-\u097f]", t) for t in texts)  # Devanagari
+    failed = list_failed(conn, clinic_id, 10, 0)
+    assert len(failed) == 1 and failed[0].error_code == 131026 and failed[0].error_reason
+    statuses = dict(conn.execute("SELECT status, count(*) FROM outbox GROUP BY 1").fetchall())
+    assert set(statuses) <= {"delivered", "read", "failed"}, statuses
+    assert scalar(conn, "SELECT count(*) FROM inbound_messages WHERE processed_at IS NULL") == 0
+    assert scalar(conn, "SELECT count(*) FROM inbound_messages WHERE patient_id IS NULL") == 0
+
+
+def test_every_booking_a_chat_confirms_is_in_the_diary(conn: sqlite3.Connection) -> None:
+    load(conn, MONDAY_MORNING)
+    confirmed = conn.execute(
+        "SELECT o.patient_id, o.preview, o.created_at FROM outbox o WHERE o.preview LIKE '✅%'"
+    ).fetchall()
+    assert len(confirmed) >= 2
+    for patient_id, preview, at in confirmed:
+        made = scalar(
+            conn,
+            "SELECT count(*) FROM appointments WHERE patient_id = ? AND source = 'whatsapp'"
+            " AND created_at <= ? AND created_at >= datetime(?, '-1 minute')",
+            patient_id,
+            at,
+            at,
+        )
+        assert made >= 1, preview
+
+
+def test_the_demo_patients_get_no_reminder_by_themselves(conn: sqlite3.Connection) -> None:
+    """Demo numbers are made up: nothing may ever be queued for them without staff."""
+    load(conn, MONDAY_MORNING)
+    for hours in range(0, 16 * 24, 2):
+        assert queue_due_reminders(conn, MONDAY_MORNING + timedelta(hours=hours)) == 0
+    assert scalar(conn, "SELECT count(*) FROM outbox WHERE status IN ('queued', 'sending')") == 0
+
+
+def test_the_same_now_gives_the_same_conversations() -> None:
+    threads = "SELECT recipient, kind, preview, status, created_at FROM outbox ORDER BY id"
+    inbound = (  # the bodies name doctors and services by id, which each load makes anew
+        "SELECT wa_message_id, type, wa_timestamp, outcome FROM inbound_messages ORDER BY rowid"
+    )
+    with fresh_db() as one, fresh_db() as two:
+        load(one, MONDAY_MORNING)
+        load(two, MONDAY_MORNING)
+        for sql in (threads, inbound):
+            assert [tuple(r) for r in one.execute(sql)] == [tuple(r) for r in two.execute(sql)]

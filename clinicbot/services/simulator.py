@@ -87,31 +87,40 @@ def read_chat(
 ) -> list[SimulatorEntry]:
     """The simulated chat, oldest first."""
     sender = PREFIX + patient
-    entries = [
-        SimulatorEntry(
-            "in",
-            r[0],
-            datetime.fromtimestamp(r[3], UTC).isoformat(timespec="seconds"),
-            _in_text(r[1], r[2]),
-            status=r[4],
+    # Order: by WhatsApp second, then arrival (rowid) for the patient's messages; each bot
+    # message right after the message it answers, so answers within one second never
+    # come before their question; a message that answers none (staff, a reminder) after
+    # everything the patient sent in that second.
+    keyed: list[tuple[tuple[int, int, int, int], SimulatorEntry]] = []
+    place: dict[str, tuple[int, int]] = {}
+    for rowid, wamid, kind, body, ts, outcome in conn.execute(
+        "SELECT rowid, wa_message_id, type, body, wa_timestamp, outcome FROM inbound_messages"
+        " WHERE clinic_id = ? AND sender = ? ORDER BY wa_timestamp DESC, rowid DESC LIMIT ?",
+        [clinic_id, sender, limit],
+    ):
+        at = datetime.fromtimestamp(ts, UTC).isoformat(timespec="seconds")
+        entry = SimulatorEntry("in", wamid, at, _in_text(kind, body), status=outcome)
+        place[wamid] = (ts, rowid)
+        keyed.append(((ts, rowid, 0, 0), entry))
+    for out_id, created, preview, status, payload, answers in conn.execute(
+        "SELECT id, created_at, preview, status, payload, in_reply_to FROM outbox"
+        " WHERE clinic_id = ? AND recipient = ? AND kind != 'read' ORDER BY id DESC LIMIT ?",
+        [clinic_id, sender, limit],
+    ):
+        entry = SimulatorEntry(
+            "out",
+            str(out_id),
+            created,
+            preview,
+            status=status,
+            payload=msgspec.json.decode(payload),
         )
-        for r in conn.execute(
-            "SELECT wa_message_id, type, body, wa_timestamp, outcome FROM inbound_messages"
-            " WHERE clinic_id = ? AND sender = ? ORDER BY wa_timestamp DESC, rowid DESC LIMIT ?",
-            [clinic_id, sender, limit],
+        second, rowid = place.get(
+            answers, (int(datetime.fromisoformat(created).timestamp()), 2**62)
         )
-    ]
-    entries += [
-        SimulatorEntry("out", str(r[0]), r[1], r[2], status=r[3], payload=msgspec.json.decode(r[4]))
-        for r in conn.execute(
-            "SELECT id, created_at, preview, status, payload FROM outbox WHERE clinic_id = ?"
-            " AND recipient = ? AND kind != 'read' ORDER BY id DESC LIMIT ?",
-            [clinic_id, sender, limit],
-        )
-    ]
-    entries.sort(
-        key=lambda e: (e.at, e.direction == "out", e.id if e.direction == "in" else int(e.id))
-    )
+        keyed.append(((second, rowid, 1, out_id), entry))
+    keyed.sort(key=lambda pair: pair[0])
+    entries = [entry for _, entry in keyed]
     return entries[-limit:]
 
 
