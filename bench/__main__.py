@@ -1,7 +1,8 @@
 """``python -m bench``: build (or reuse) the database, measure, print the summary and write
-this bench's section of docs/BENCHMARKS.md; then the webhook bench (``bench.webhook``) and the
-turns bench (``bench.turns``), each with its own section. ``--only core``, ``--only webhook``
-or ``--only turns`` runs one of them."""
+this bench's section of docs/BENCHMARKS.md; then the webhook bench (``bench.webhook``), the
+turns bench (``bench.turns``) and the UI bench (``bench.ui``, the staff window in Chromium),
+each with its own section. ``--only core``, ``--only webhook``, ``--only turns`` or
+``--only ui`` runs one of them."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from bench import turns, turns_report, webhook
+from bench import turns, turns_report, ui, ui_page, ui_report, webhook
+from bench.build import Scale
 from bench.report import SECTION, section, write_section
 from bench.runner import QUICK, ROOT, Options, run
 
@@ -63,8 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     # The webhook bench (bench/webhook.py).
     parser.add_argument(
         "--only",
-        choices=("core", "webhook", "turns"),
-        help="run one bench (default: core, then webhook, then turns)",
+        choices=("core", "webhook", "turns", "ui"),
+        help="run one bench (default: core, then webhook, then turns, then ui)",
     )
     parser.add_argument(
         "--senders",
@@ -88,6 +90,17 @@ def turns_options(args: argparse.Namespace, argv: Sequence[str]) -> turns.Option
         scale = replace(scale, patients=args.booking_patients)
     return turns.Options(
         scale=scale,
+        work_dir=args.work_dir,
+        pin=not args.no_pin,
+        command=" ".join(["python -m bench", *argv]),
+    )
+
+
+def ui_options(args: argparse.Namespace, argv: Sequence[str]) -> ui.Options:
+    """The UI bench measures in the core bench's database (same scale and seed)."""
+    return ui.Options(
+        scale=Scale(args.patients, args.appointments, args.seed),
+        rounds=ui.QUICK_ROUNDS if args.quick else ui.FULL_ROUNDS,
         work_dir=args.work_dir,
         pin=not args.no_pin,
         command=" ".join(["python -m bench", *argv]),
@@ -120,8 +133,11 @@ def options_from(args: argparse.Namespace, argv: Sequence[str]) -> Options:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     started = time.perf_counter()
+    if args.only in (None, "ui") and not Path(ui_page.CHROMIUM).exists():
+        parser.error(f"the UI bench needs Chromium at {ui_page.CHROMIUM}: apt install chromium")
 
     def log(message: str) -> None:
         print(f"[{time.perf_counter() - started:6.1f} s] {message}", flush=True)
@@ -137,6 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         webhook.main(webhook_options(args, argv), None if args.no_write else args.output, log)
     if args.only in (None, "turns"):
         turns_report.main(turns_options(args, argv), None if args.no_write else args.output, log)
+    if args.only in (None, "ui"):
+        ui_report.main(ui_options(args, argv), None if args.no_write else args.output, log)
     return 0
 
 
