@@ -37,15 +37,33 @@ def patient(page: Page) -> None:
     page.keyboard.press("Enter")
 
 
+def inbox(page: Page) -> None:
+    page.keyboard.press("ArrowDown")  # the newest conversation: waiting for staff
+
+
+def trybot(page: Page) -> None:
+    """Say hi, then take the first option twice, as a patient booking would."""
+    page.get_by_role("button", name="Hi", exact=True).click()
+    for _ in range(2):
+        page.wait_for_timeout(1500)
+        last = page.locator(".wa-msg.bot").last
+        if last.locator(".wa-buttons button").count():
+            last.locator(".wa-buttons button").first.click()
+        elif last.locator(".wa-list-button").count():
+            last.locator(".wa-list-button").click()
+            page.locator(".wa-rows button").first.click()
+    page.wait_for_timeout(1500)
+
+
 SHOTS: list[tuple[str, str, object]] = [
     ("today", "#/today", today),
     ("booking", "#/today", lambda p: (today(p), p.keyboard.press("n"))),
     ("calendar", "#/calendar?view=week", None),
     ("patients", "#/patients", None),
     ("patient", "#/patients", patient),
-    ("inbox", "#/inbox", None),
+    ("inbox", "#/inbox", inbox),
     ("analytics", "#/analytics", None),
-    ("trybot", "#/bot", None),
+    ("trybot", "#/bot", trybot),
     ("settings", "#/settings", None),
     ("print", "#/print", None),
 ]
@@ -69,7 +87,7 @@ def main() -> None:
                     page.wait_for_timeout(900)
                     if callable(prepare):
                         prepare(page)
-                        page.wait_for_timeout(700)
+                        page.wait_for_timeout(1500)
                     page.screenshot(path=str(OUT / f"{name}.png"))
                     page.keyboard.press("Escape")
                     print(f"docs/screens/{name}.png")

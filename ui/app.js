@@ -24,10 +24,15 @@ function useScreen(name) {
   const [mod, setMod] = useState(() => loaded.get(name) || null);
   const [error, setError] = useState(null);
   useEffect(() => {
-    if (loaded.has(name)) { setMod(loaded.get(name)); return; }
+    if (loaded.has(name)) { setMod(loaded.get(name)); return undefined; }
+    let live = true; // a module that loads after the user moved on must not replace the new one
     setMod(null);
     setError(null);
-    SCREENS[name].load().then((m) => { loaded.set(name, m); setMod(m); }, setError);
+    SCREENS[name].load().then(
+      (m) => { loaded.set(name, m); if (live) setMod(m); },
+      (e) => { if (live) setError(e); },
+    );
+    return () => { live = false; };
   }, [name]);
   return { mod, error };
 }
@@ -85,9 +90,10 @@ function ConnectionCorner({ clinicId, version, online }) {
       api.get("/tunnel").then((x) => !gone && setTunnel(x), () => {});
     };
     load();
-    const t = setInterval(load, 15000);
+    // Settings saved on the settings screen are not database writes: look again soon.
+    const t = setInterval(load, location.hash.startsWith("#/settings") ? 3000 : 15000);
     return () => { gone = true; clearInterval(t); };
-  }, [clinicId, version]);
+  }, [clinicId, version, location.hash.startsWith("#/settings")]);
   if (!online) {
     return html`<a class="conn bad" href="#/settings" role="status"><span class="dot"></span>clinicbot server not answering</a>`;
   }

@@ -5,6 +5,7 @@ when a visit is marked elsewhere, and read their WhatsApp thread."""
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterator
 from datetime import datetime
@@ -109,7 +110,8 @@ def expect_counters(page: Page, p: JSON) -> None:
     expect(counter(page, "Cancellations")).to_have_text(str(p["total_cancellations"]))
     expect(counter(page, "No-shows")).to_have_text(str(p["total_no_shows"]))
     seen = p["total_visits"] + p["total_no_shows"]
-    rate = f"{round(100 * p['total_no_shows'] / seen)}%" if seen else "—"
+    # Half up, as the screen rounds (Python's round() would take 12.5 to 12).
+    rate = f"{math.floor(100 * p['total_no_shows'] / seen + 0.5)}%" if seen else "—"
     expect(counter(page, "No-show rate")).to_have_text(rate)
 
 

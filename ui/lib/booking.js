@@ -93,6 +93,7 @@ export function BookingDialog({ initial = {}, appointment = null, onClose, onDon
 
   useEffect(() => {
     if (!doctorId || !serviceId || !day) { setSlots([]); return undefined; }
+    if (!offered.some((s) => s.id === serviceId)) return undefined; // the service follows the doctor first
     const ctl = new AbortController();
     setSlots(null);
     api.get(`/doctors/${doctorId}/slots`, { date: day, service_id: serviceId, staff: true }, { signal: ctl.signal })
@@ -100,12 +101,13 @@ export function BookingDialog({ initial = {}, appointment = null, onClose, onDon
         const wanted = firstSlot.current;
         firstSlot.current = null;
         setSlots(xs);
-        if (wanted && xs.some((s) => s.start === wanted)) setStart(wanted);
-        else if (wanted) setStart(wanted); // a time staff chose on the calendar: let the server judge it
-        else setStart(xs[0]?.start || null);
+        // A time chosen on the calendar stays chosen (the server judges it); so does the
+        // one picked here while it is still free (the list reloads on live changes).
+        setStart((current) => wanted
+          || (current && xs.some((s) => s.start === current) ? current : xs[0]?.start || null));
       }, (e) => { if (e.name !== "AbortError") { setSlots([]); setError(e.message); } });
     return () => ctl.abort();
-  }, [doctorId, serviceId, day]);
+  }, [doctorId, serviceId, day, offered]);
 
   async function submit(e) {
     e && e.preventDefault();
