@@ -59,3 +59,25 @@ def test_slash_searches_patients_by_a_phone_fragment(staff: Page, demo: RunningS
     staff.keyboard.type(fragment)
     found = staff.get_by_role("listbox", name="Patients found")
     expect(found.get_by_role("option").filter(has_text=patient["name"])).to_be_visible()
+
+
+def test_every_screen_opens_by_its_key_with_a_heading_and_no_console_error(staff: Page) -> None:
+    screens = {
+        "1": "Today",
+        "2": "Calendar",
+        "3": "Patients",
+        "4": "Inbox",
+        "5": "Analytics",
+        "6": "Try the bot",
+        "7": "Settings",
+    }
+    for key, name in screens.items():
+        staff.keyboard.press("Escape")  # Patients puts the cursor in its search box: leave it
+        staff.keyboard.press(key)
+        expect(staff).to_have_title(re.compile(rf"^{name} · Sharma Family Clinic · clinicbot$"))
+        expect(staff.locator("main h1").first).to_be_visible()
+        current = staff.get_by_role("navigation", name="Screens").get_by_role("link", name=name)
+        expect(current).to_have_attribute("aria-current", "page")
+    staff.evaluate("() => { location.hash = '#/print' }")
+    expect(staff.get_by_role("heading", name="Day list")).to_be_visible()
+    # The staff fixture fails the test on any console error these screens logged.
