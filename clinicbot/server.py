@@ -119,7 +119,7 @@ async def serve(
     webhook_sock = bind(settings.host, settings.webhook_port)
     tunnel = TunnelManager(  # started from the settings screen, never by default
         webhook_sock.getsockname()[1],
-        verify_token_set=connection.current().whatsapp_verify_token is not None,
+        verify_token_set=lambda: connection.current().whatsapp_verify_token is not None,
         host=url_host(settings.host),
     )
     # sender.wake() after enqueueing

@@ -200,7 +200,9 @@ def test_a_saved_app_secret_and_verify_token_apply_without_a_restart(
         wait_for(lambda: said.attempts[:2] == [403, 403], "the unsigned-for clinic to refuse")
 
         with clinic.client() as api:
+            assert api.get(f"{API}/tunnel").json()["verify_token_set"] is False
             put(api, {"whatsapp_app_secret": SECRET, "whatsapp_verify_token": "my-verify-token"})
+            assert api.get(f"{API}/tunnel").json()["verify_token_set"] is True  # the screen sees it
             assert said.wait(15) == 200  # Meta's next retry is accepted
             answered = httpx.get(clinic.webhook_url, params=handshake)
             assert (answered.status_code, answered.text) == (200, "1158201444")

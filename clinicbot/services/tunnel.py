@@ -22,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from typing import Any, Literal
 
 import msgspec
@@ -82,13 +83,16 @@ class TunnelManager:
         self,
         webhook_port: int,
         *,
-        verify_token_set: bool,
+        verify_token_set: bool | Callable[[], bool],
         executable: str | None = None,
         host: str = "127.0.0.1",
     ) -> None:
         # A listener on every address is reached on loopback; one on an address, there.
         self._origin = f"http://{'127.0.0.1' if host in _ANY_ADDRESS else host}:{webhook_port}"
-        self._verify_token_set = verify_token_set
+        # A callable: the token can be saved from the settings screen while we run.
+        self._verify_token_set = (
+            verify_token_set if callable(verify_token_set) else lambda: verify_token_set
+        )
         self._executable = executable
         self._state: TunnelState = "off"
         self._public_url: str | None = None
@@ -122,7 +126,7 @@ class TunnelManager:
             state=state,
             public_url=url,
             callback_url=None if url is None else url + WEBHOOK_PATH,
-            verify_token_set=self._verify_token_set,
+            verify_token_set=self._verify_token_set(),
             last_error=error,
             restarts=self._restarts,
         )
