@@ -61,7 +61,7 @@ BASELINES = {
     TODAY_SWITCH: "`GET /appointments` of that day, from the page",
     SEARCH_PHONE: "`GET /patients?q=…&limit=8`, from the page",
     SEARCH_NAME: "`GET /patients?q=…&limit=8`, from the page",
-    ANALYTICS_YEAR: "`GET /analytics` (the year) and `GET /patients/stats/clinic`, at once",
+    ANALYTICS_YEAR: "`GET /analytics` of the year (its statistics included), from the page",
 }
 
 

@@ -159,8 +159,8 @@ METHOD = [
     " letter: that wait is in the figure. Baseline: the same `GET /patients?q=…&limit=8`,"
     " fetched and parsed by the page.",
     "- **Analytics**: from Today to `#/analytics?from=…&to=…` (a year), to all five charts"
-    " drawn by uPlot and the five statistics cards filled. Baseline: the screen's two API calls"
-    " (`GET /analytics` for the year, `GET /patients/stats/clinic`), at once, from the page.",
+    " drawn by uPlot and the five statistics cards filled. Baseline: the screen's one API call,"
+    " `GET /analytics` for the year (which carries the clinic statistics), from the page.",
     "- Each target is judged on the median (p50) and on p95.",
 ]
 

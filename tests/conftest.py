@@ -129,3 +129,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
 def api(server: RunningServer) -> Iterator[httpx.Client]:
     with server.client() as client:
         yield client
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests last, whatever order the paths were given in: pytest-playwright keeps an
+    event loop running in the main thread for the rest of the session, and tests that call
+    ``asyncio.run`` cannot run after it."""
+    ui = Path(__file__).parent / "ui"
+    items.sort(key=lambda item: item.path.is_relative_to(ui))

@@ -6,7 +6,7 @@ import {
   AppContext, Toasts, useShortcuts, installShortcuts, shortcutLayers, Dialog, Loading, ErrorBox,
 } from "./lib/ui.js";
 import { setTimeZone, phone as showPhone } from "./lib/format.js";
-import { useRoute, navigate } from "./lib/router.js";
+import { useRoute, navigate, parse } from "./lib/router.js";
 
 const SCREENS = {
   today: { label: "Today", icon: "◉", key: "1", load: () => import("./screens/today.js") },
@@ -39,13 +39,15 @@ function useScreen(name) {
 
 // ---- live updates: a long poll on /changes ----------------------------------------------
 
-function useLiveVersion(enabled) {
+// `initial` is the version read before the app loaded its data, so a change made while it
+// loaded is never missed.
+function useLiveVersion(enabled, initial) {
   const [version, setVersion] = useState(0);
   const [online, setOnline] = useState(true);
   useEffect(() => {
     if (!enabled) return undefined;
     let stop = false;
-    let last = null;
+    let last = initial || null;
     let ctl = null;
     (async () => {
       while (!stop) {
@@ -189,19 +191,24 @@ function SignIn({ onDone, failed }) {
 
 // ---- the app --------------------------------------------------------------------------------
 
-function Shell({ clinics, clinic, setClinicId, doctors, services, reloadSetup }) {
+function Shell({ clinics, clinic, setClinicId, doctors, services, reloadSetup, initialVersion }) {
   const route = useRoute();
   const name = SCREENS[route.name] ? route.name : "today";
-  const { version, online } = useLiveVersion(true);
+  // The first screen's data goes first; the live feed, the connection corner and the
+  // unread count start a moment later (they share one server with it).
+  const [started, setStarted] = useState(false);
+  useEffect(() => { const t = setTimeout(() => setStarted(true), 400); return () => clearTimeout(t); }, []);
+  const { version, online } = useLiveVersion(started, initialVersion);
   const [help, setHelp] = useState(false);
   const [unread, setUnread] = useState(0);
   const { mod, error } = useScreen(name);
 
-  useEffect(() => { reloadSetup(); }, [version]);
+  useEffect(() => { if (version) reloadSetup(); }, [version]); // the app has just loaded it
   useEffect(() => {
+    if (!started) return;
     api.get("/conversations", { clinic_id: clinic.id, limit: 100 })
       .then((xs) => setUnread(xs.filter((c) => !c.simulated).reduce((n, c) => n + c.unread, 0)), () => {});
-  }, [version, clinic.id]);
+  }, [version, clinic.id, started]);
   useEffect(() => {
     document.title = `${SCREENS[name].label} · ${clinic.name} · clinicbot`;
   }, [name, clinic.name]);
@@ -235,7 +242,8 @@ function Shell({ clinics, clinic, setClinicId, doctors, services, reloadSetup })
               ${clinics.map((c) => html`<option value=${c.id}>${c.name}</option>`)}</select>`
           : html`<span class="clinic">${clinic.name}</span>`}
         <${TopSearch} clinicId=${clinic.id} />
-        <${ConnectionCorner} clinicId=${clinic.id} version=${version} online=${online} />
+        ${started ? html`<${ConnectionCorner} clinicId=${clinic.id} version=${version} online=${online} />`
+          : html`<span class="conn" role="status"><span class="dot"></span>…</span>`}
       </header>
       <main class="main" id="main">
         ${error ? html`<div class="page"><${ErrorBox} error=${error} retry=${() => location.reload()} /></div>`
@@ -254,11 +262,15 @@ function App() {
   const [error, setError] = useState(null);
   const [clinicId, setClinicId] = useState(localStorage.getItem("clinicbot.clinic"));
   const [firstRun, setFirstRun] = useState(null);
+  const initialVersion = useRef(null);
 
   useEffect(() => setUnauthorizedHandler(() => { token.clear(); setFailed(true); setSignedIn(false); }), []);
 
   const reloadSetup = useCallback(async () => {
     try {
+      if (!initialVersion.current) { // before any data: what changes from here on is news
+        initialVersion.current = (await api.get("/changes", { wait: 0 })).version;
+      }
       const clinics = await api.get("/clinics");
       if (!clinics.length) { setSetup({ clinics, doctors: [], services: [] }); return; }
       const chosen = clinics.find((c) => c.id === clinicId) || clinics[0];
@@ -283,7 +295,7 @@ function App() {
     return html`<${FirstRun} onDone=${() => { setFirstRun(null); reloadSetup(); }} />`;
   }
   return html`<${Shell} clinics=${setup.clinics} clinic=${setup.clinic} doctors=${setup.doctors}
-    services=${setup.services} reloadSetup=${reloadSetup}
+    services=${setup.services} reloadSetup=${reloadSetup} initialVersion=${initialVersion.current}
     setClinicId=${(id) => { localStorage.setItem("clinicbot.clinic", id); setClinicId(id); }} />`;
 }
 
@@ -299,4 +311,7 @@ function FirstRun({ onDone }) {
 
 takeTokenFromUrl();
 installShortcuts();
+// Fetch the first screen's module while the clinic loads, not after.
+const first = SCREENS[parse().name];
+if (first && token.get()) first.load().catch(() => {});
 render(html`<${App} />`, document.getElementById("app"));

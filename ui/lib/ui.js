@@ -21,9 +21,10 @@ export function useData(loader, deps = [], { live = true } = {}) {
   const [nonce, setNonce] = useState(0);
   const alive = useRef(true);
   useEffect(() => () => { alive.current = false; }, []);
-  useEffect(() => {
+  // A layout effect: the request leaves as the screen is drawn, not a frame later.
+  useLayoutEffect(() => {
     const ctl = new AbortController();
-    setState((s) => ({ ...s, loading: true }));
+    setState((s) => (s.loading ? s : { ...s, loading: true }));
     Promise.resolve()
       .then(() => loader(ctl.signal))
       .then(

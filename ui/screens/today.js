@@ -121,7 +121,7 @@ export default function Today({ route }) {
     }
   }
   // Once fresh data arrives, it replaces what was shown optimistically.
-  useEffect(() => { setPending({}); }, [data]);
+  useEffect(() => { setPending((p) => (Object.keys(p).length ? {} : p)); }, [data]);
 
   const current = order.find((a) => a.id === selected) || null;
   const move = (delta) => {
