@@ -51,7 +51,34 @@ def build_parser() -> argparse.ArgumentParser:
         "webhooks until the clinic polls them",
     )
     _relay_options(relay_cmd)
+    backup_cmd = commands.add_parser(
+        "backup",
+        help="back the database up now (while clinicbot runs, too) into <data>/backups/",
+    )
+    _data_dir_option(backup_cmd)
+    backup_cmd.add_argument(
+        "--to", type=Path, default=None, help="also copy the backup into this folder (a USB drive)"
+    )
+    backup_cmd.add_argument(
+        "--list", action="store_true", help="list the backups kept instead of making one"
+    )
+    restore_cmd = commands.add_parser(
+        "restore",
+        help="replace the database with a backup (clinicbot must be stopped); the database "
+        "it replaces is kept in <data>/backups/",
+    )
+    _data_dir_option(restore_cmd)
+    restore_cmd.add_argument("backup", type=Path, help="the backup file to restore")
     return parser
+
+
+def _data_dir_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=argparse.SUPPRESS,
+        help="data directory (default as for serve)",
+    )
 
 
 def _relay_options(parser: argparse.ArgumentParser) -> None:
@@ -189,6 +216,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"clinicbot: {exc}", file=sys.stderr)
         sys.exit(2)
     demo = bool(getattr(args, "demo", False))
+    if args.command == "backup":
+        sys.exit(run_backup(settings, copy_to_dir=args.to, list_only=args.list))
+    if args.command == "restore":
+        sys.exit(run_restore(settings, args.backup))
     if args.command is None:
         sys.exit(run_desktop(settings, demo=demo))
     sys.exit(run_serve(settings, demo=demo))
@@ -203,3 +234,62 @@ def run_desktop(settings: Settings, *, demo: bool) -> int:
         return desktop.run_window(settings, demo=demo)
     print(f"clinicbot: {reason}: serving headless; open the staff address in a browser", flush=True)
     return run_serve(settings, demo=demo)
+
+
+def run_backup(settings: Settings, *, copy_to_dir: Path | None, list_only: bool) -> int:
+    """``clinicbot backup``: a checked backup now; the server may keep running meanwhile."""
+    from datetime import UTC, datetime
+
+    from clinicbot.services import backups
+
+    folder = backups.backup_dir(settings.data_dir)
+    if list_only:
+        kept = backups.list_backups(folder)
+        for b in kept:
+            print(f"{b.path}  {b.taken_at:%Y-%m-%d %H:%M} UTC  {b.size:,} bytes")
+        if not kept:
+            print(f"clinicbot: no backups in {folder} yet")
+        return 0
+    if not settings.db_path.exists():
+        print(f"clinicbot: there is no database in {settings.data_dir} to back up", file=sys.stderr)
+        return 1
+    try:
+        made = backups.make_backup(settings.db_path, folder, datetime.now(UTC))
+        where = [made.path]
+        for extra in (settings.backup_copy_dir, copy_to_dir):
+            if extra is not None:
+                where.append(backups.copy_to(made, extra).path)
+        backups.prune(folder)
+    except backups.BackupError as exc:
+        print(f"clinicbot: {exc}", file=sys.stderr)
+        return 1
+    for path in where:
+        print(f"clinicbot: backup written and checked: {path} ({made.size:,} bytes)")
+    return 0
+
+
+def run_restore(settings: Settings, backup: Path) -> int:
+    """``clinicbot restore FILE``: only while no clinicbot runs on the data directory."""
+    from datetime import UTC, datetime
+
+    from clinicbot.services import backups
+
+    lock = filelock.FileLock(settings.lock_path)
+    try:
+        lock.acquire(timeout=0)
+    except filelock.Timeout:
+        print(
+            f"clinicbot: clinicbot is running on {settings.data_dir}: close it first, then "
+            "restore (the database must not change while it is replaced).",
+            file=sys.stderr,
+        )
+        return 1
+    try:
+        kept = backups.restore(settings.db_path, backup.expanduser().resolve(), datetime.now(UTC))
+    except backups.BackupError as exc:
+        print(f"clinicbot: {exc} Nothing was changed.", file=sys.stderr)
+        return 1
+    finally:
+        lock.release()
+    print(f"clinicbot: restored {backup.name}; the database it replaced is kept as {kept}")
+    return 0

@@ -54,6 +54,8 @@ class Settings:
     sender_ambiguous_wait: float = 60.0  # before resending a message a crash left "sending"
     sender_auth_retry: float = 180.0  # how often a refused token is tried again
     reminder_interval: float = 30.0  # how often due reminders are looked for, seconds
+    backup_delay: float = 600.0  # the first daily backup waits this long after start, seconds
+    backup_copy_dir: Path | None = None  # a second folder for each backup (USB drive, share)
 
     @property
     def db_path(self) -> Path:
@@ -271,6 +273,8 @@ def load_settings(
         sender_ambiguous_wait=_number(env, "SENDER_AMBIGUOUS_WAIT", 60),
         sender_auth_retry=_number(env, "SENDER_AUTH_RETRY", 180),
         reminder_interval=_number(env, "REMINDER_INTERVAL", 30),
+        backup_delay=_number(env, "BACKUP_DELAY", 600),
+        backup_copy_dir=Path(d).expanduser() if (d := _env(env, "BACKUP_COPY_DIR")) else None,
     )
 
 

@@ -22,6 +22,7 @@ from clinicbot.db import Database, connect, migrate
 from clinicbot.db.database import transaction
 from clinicbot.resources import ui_dir
 from clinicbot.services.app_settings import load_saved
+from clinicbot.services.backups import DailyBackups
 from clinicbot.services.bot import BotWorker
 from clinicbot.services.changes import ChangeFeed
 from clinicbot.services.relay_poller import RelayPoller
@@ -126,6 +127,12 @@ async def serve(
     sender = OutboxSender(settings, db, clock=system_clock, connection=connection)
     sessions = Sessions(settings.sessions_dir)
     changes = ChangeFeed(db)  # the staff window's live updates
+    backups = DailyBackups(
+        settings.db_path,
+        copy_dir=settings.backup_copy_dir,
+        delay=settings.backup_delay,
+        clock=system_clock,
+    )
     worker = BotWorker(db, sessions, clock=system_clock, on_reply=sender.wake)
     reminders = ReminderScheduler(
         db, clock=system_clock, on_queued=sender.wake, interval=settings.reminder_interval
@@ -149,6 +156,7 @@ async def serve(
                 wake_worker=worker.wake,
                 drop_sessions=sessions.drop_prefix,
                 changes=changes,
+                backups=backups,
                 connection=connection,
                 load_demo=demo_loader(connection),
             )
@@ -177,6 +185,7 @@ async def serve(
     working = [
         asyncio.create_task(worker.run(work_stop)),
         asyncio.create_task(reminders.run(work_stop)),
+        asyncio.create_task(backups.run(work_stop)),
     ]
     try:
         while not all(s.started for s in servers):

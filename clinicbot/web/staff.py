@@ -16,12 +16,14 @@ from litestar.types import ASGIApp
 from clinicbot import __version__
 from clinicbot.config import LiveConnection, Settings
 from clinicbot.db import Database
+from clinicbot.services.backups import DailyBackups
 from clinicbot.services.changes import ChangeFeed
 from clinicbot.services.relay_poller import RelayPoller
 from clinicbot.services.sender import OutboxSender
 from clinicbot.services.tunnel import TunnelManager
 from clinicbot.web.analytics import AnalyticsController
 from clinicbot.web.appointments import AppointmentController
+from clinicbot.web.backups import BackupController
 from clinicbot.web.changes import wait_for_changes
 from clinicbot.web.conversations import ConversationController
 from clinicbot.web.errors import EXCEPTION_HANDLERS
@@ -62,6 +64,7 @@ API_CONTROLLERS = [
     AnalyticsController,
     SettingsController,
     FirstRunController,
+    BackupController,
 ]
 
 
@@ -90,6 +93,7 @@ def create_staff_app(
     changes: ChangeFeed | None = None,
     connection: LiveConnection | None = None,
     load_demo: DemoLoader | None = None,
+    backups: DailyBackups | None = None,
 ) -> ASGIApp:
     """The staff app behind its gate (Host allow-list, bearer token on /api/)."""
     feed = changes or ChangeFeed(db)
@@ -109,6 +113,7 @@ def create_staff_app(
             "relay": Provide(lambda: relay, sync_to_thread=False),
             "sender": Provide(lambda: sender, sync_to_thread=False),
             "changes": Provide(lambda: feed, sync_to_thread=False),
+            "backups": Provide(lambda: backups, sync_to_thread=False),
             "settings_context": Provide(lambda: context, sync_to_thread=False),
         },
     )

@@ -7,6 +7,7 @@ import { html, useState, useEffect, useMemo, useRef } from "../lib/html.js";
 import { api, token } from "../lib/api.js";
 import { useApp, useData, useShortcuts, Loading, Empty, ErrorBox, Dialog, Field, toast } from "../lib/ui.js";
 import { setQuery } from "../lib/router.js";
+import { BackupsSection } from "./settings_backups.js";
 import { WEEKDAYS, longDate, time, ago, money, todayIso, addDays } from "../lib/format.js";
 
 const SECTIONS = [
@@ -19,6 +20,7 @@ const SECTIONS = [
   ["reminders", "Reminders", "Before each visit"],
   ["whatsapp", "WhatsApp", "Connection, webhook, relay"],
   ["token", "Staff token", "Signing in to this window"],
+  ["backups", "Backups", "Daily copies, restore"],
 ];
 
 // ---- forms: values, errors at the field, nothing lost on a failed save ---------------------------
@@ -1071,7 +1073,7 @@ function TokenSection() {
 const VIEWS = {
   clinic: ClinicSection, doctors: DoctorsSection, services: ServicesSection, hours: HoursSection,
   timeoff: TimeOffSection, rules: RulesSection, reminders: RemindersSection, whatsapp: WhatsAppSection,
-  token: TokenSection,
+  token: TokenSection, backups: BackupsSection,
 };
 
 export default function Settings({ route }) {

@@ -1,0 +1,281 @@
+"""Backups of ``clinicbot.db``: SQLite's online backup API (never a file copy of the live
+database), an integrity check of every copy, retention (7 daily, 4 weekly, 12 monthly), an
+optional second folder, and a restore that first keeps the database it replaces.
+
+A backup is ``<data>/backups/clinicbot-YYYYMMDD-HHMMSS.db`` (UTC). It is written under a
+temporary name, checked, flushed to disk and only then renamed, so a crash or a full disk
+never leaves a file that looks like a finished backup.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import re
+import shutil
+import sqlite3
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from clinicbot.db import connect, migrate
+
+log = logging.getLogger(__name__)
+
+NAME = re.compile(r"^clinicbot-(\d{8})-(\d{6})\.db$")
+KEEP_DAILY, KEEP_WEEKLY, KEEP_MONTHLY = 7, 4, 12
+
+
+class BackupError(Exception):
+    """A backup or restore that could not be done; the message says why, in words."""
+
+
+@dataclass(frozen=True)
+class Backup:
+    path: Path
+    taken_at: datetime  # UTC
+    size: int
+
+
+def backup_dir(data_dir: Path) -> Path:
+    return data_dir / "backups"
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y%m%d-%H%M%S")
+
+
+def _parse(path: Path) -> datetime | None:
+    found = NAME.match(path.name)
+    if found is None:
+        return None
+    return datetime.strptime(found[1] + found[2], "%Y%m%d%H%M%S").replace(tzinfo=UTC)
+
+
+def list_backups(folder: Path) -> list[Backup]:
+    """The finished backups in ``folder``, newest first."""
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in folder.iterdir():
+        taken = _parse(path)
+        if taken is not None and path.is_file():
+            found.append(Backup(path, taken, path.stat().st_size))
+    return sorted(found, key=lambda b: b.taken_at, reverse=True)
+
+
+def check(path: Path) -> None:
+    """Raise BackupError unless ``path`` is a sound clinicbot database."""
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            result = conn.execute("PRAGMA integrity_check").fetchall()
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise BackupError(f"{path.name} is not a readable database ({exc}).") from None
+    if result != [("ok",)]:
+        raise BackupError(f"{path.name} failed its integrity check: {result[0][0]}")
+    if not {"clinics", "patients", "appointments"} <= tables:
+        raise BackupError(f"{path.name} is not a clinicbot database.")
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _copy_database(source: sqlite3.Connection, target: Path) -> None:
+    """The whole database through the online backup API, in one step (one consistent
+    snapshot, even while the app keeps writing), into ``target``."""
+    dest = sqlite3.connect(target)
+    try:
+        source.backup(dest)
+        dest.execute("PRAGMA journal_mode = DELETE")  # a single self-contained file
+    finally:
+        dest.close()
+
+
+def make_backup(db_path: Path, folder: Path, now: datetime) -> Backup:
+    """Back ``db_path`` up into ``folder`` and check the copy; return it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    final = folder / f"clinicbot-{_stamp(now)}.db"
+    part = folder / f".{final.name}.part"
+    try:
+        source = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+        try:
+            _copy_database(source, part)
+        finally:
+            source.close()
+        check(part)
+        _fsync(part)
+        os.replace(part, final)
+        with contextlib.suppress(OSError):  # the rename itself, on file systems that allow it
+            dir_fd = os.open(folder, os.O_RDONLY)
+            try:
+                os.fsync(dir_fd)
+            finally:
+                os.close(dir_fd)
+    except (OSError, sqlite3.Error) as exc:
+        with contextlib.suppress(OSError):
+            part.unlink()
+        raise BackupError(f"Could not write a backup into {folder}: {exc}") from None
+    except BackupError:
+        with contextlib.suppress(OSError):
+            part.unlink()
+        raise
+    return Backup(final, now.astimezone(UTC).replace(microsecond=0), final.stat().st_size)
+
+
+def copy_to(backup: Backup, folder: Path) -> Backup:
+    """A finished backup (a closed file, not the live database) copied to a second folder
+    (a USB drive, a network share), checked there too."""
+    folder.mkdir(parents=True, exist_ok=True)
+    final = folder / backup.path.name
+    part = folder / f".{final.name}.part"
+    try:
+        shutil.copyfile(backup.path, part)
+        check(part)
+        _fsync(part)
+        os.replace(part, final)
+    except (OSError, BackupError) as exc:
+        with contextlib.suppress(OSError):
+            part.unlink()
+        raise BackupError(f"Could not copy the backup to {folder}: {exc}") from None
+    return Backup(final, backup.taken_at, final.stat().st_size)
+
+
+def to_keep(
+    taken: Iterable[datetime],
+    *,
+    daily: int = KEEP_DAILY,
+    weekly: int = KEEP_WEEKLY,
+    monthly: int = KEEP_MONTHLY,
+) -> set[datetime]:
+    """Grandfather-father-son: the newest backup of each of the ``daily`` latest days that
+    have one, of each of the ``weekly`` latest ISO weeks, and of each of the ``monthly``
+    latest months."""
+    newest_first = sorted(set(taken), reverse=True)
+    keep: set[datetime] = set()
+    for count, period in (
+        (daily, lambda t: t.date()),
+        (weekly, lambda t: tuple(t.isocalendar())[:2]),
+        (monthly, lambda t: (t.year, t.month)),
+    ):
+        seen: list[object] = []
+        for moment in newest_first:
+            key = period(moment)
+            if key in seen:
+                continue
+            if len(seen) == count:
+                break
+            seen.append(key)
+            keep.add(moment)
+    return keep
+
+
+def prune(folder: Path) -> list[Path]:
+    """Delete the backups retention no longer keeps; return them."""
+    backups = list_backups(folder)
+    keep = to_keep(b.taken_at for b in backups)
+    gone = []
+    for backup in backups:
+        if backup.taken_at not in keep:
+            backup.path.unlink(missing_ok=True)
+            gone.append(backup.path)
+    return gone
+
+
+def taken_today(folder: Path, today: date) -> bool:
+    """Is there already a backup from ``today`` (UTC)?"""
+    return any(b.taken_at.date() == today for b in list_backups(folder))
+
+
+def restore(db_path: Path, backup_path: Path, now: datetime) -> Path:
+    """Replace the database with ``backup_path``; return the copy kept of the one replaced.
+
+    Only with clinicbot stopped (the caller holds the data directory's lock). The backup is
+    checked first; the current database is kept (through the backup API) as
+    ``backups/before-restore-<stamp>.db``; then the backup is copied in through the backup
+    API too, and migrated forward if it is from an older version."""
+    check(backup_path)
+    kept = backup_dir(db_path.parent) / f"before-restore-{_stamp(now)}.db"
+    kept.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        if db_path.exists():
+            current = connect(db_path)
+            try:
+                _copy_database(current, kept)
+            finally:
+                current.close()
+            check(kept)
+        source = sqlite3.connect(f"file:{backup_path}?mode=ro", uri=True)
+        target = connect(db_path)
+        try:
+            source.backup(target)
+            migrate(target)
+        finally:
+            source.close()
+            target.close()
+    except (OSError, sqlite3.Error) as exc:
+        raise BackupError(f"Could not restore {backup_path.name}: {exc}") from None
+    check(db_path)
+    return kept
+
+
+class DailyBackups:
+    """In the server: one backup a day (UTC), kept by retention, copied to the second folder
+    when one is set. The first look waits ``delay`` seconds after start (a clinic PC has
+    just been switched on; a test server should not copy its database at once)."""
+
+    CHECK_EVERY = 1800.0
+
+    def __init__(
+        self, db_path: Path, *, copy_dir: Path | None, delay: float, clock: Callable[[], datetime]
+    ) -> None:
+        self.db_path = db_path
+        self.folder = backup_dir(db_path.parent)
+        self.copy_dir = copy_dir
+        self.delay = delay
+        self.clock = clock
+        self.last_error: str | None = None
+
+    def back_up_now(self, now: datetime) -> Backup:
+        made = make_backup(self.db_path, self.folder, now)
+        if self.copy_dir is not None:
+            copy_to(made, self.copy_dir)
+            prune(self.copy_dir)
+        return made
+
+    def run_once(self) -> Backup | None:
+        now = self.clock()
+        if taken_today(self.folder, now.astimezone(UTC).date()):
+            return None
+        made = self.back_up_now(now)
+        prune(self.folder)
+        return made
+
+    async def run(self, stop: asyncio.Event) -> None:
+        wait = self.delay
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), wait)
+            if stop.is_set():
+                return
+            wait = self.CHECK_EVERY
+            try:
+                made = await asyncio.to_thread(self.run_once)
+            except BackupError as exc:
+                self.last_error = str(exc)
+                log.error("daily backup failed: %s", exc)
+                continue
+            self.last_error = None
+            if made is not None:
+                log.info("daily backup written: %s (%d bytes)", made.path.name, made.size)
