@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import filelock
 
-from clinicbot import __version__
+from clinicbot import __version__, logs
 from clinicbot.config import (
     RELAY_PORT,
     SettingError,
@@ -201,12 +200,7 @@ def run_relay(settings: Settings) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    # One line per Graph request would drown the log (and name the number id); errors stay.
-    for noisy in ("httpx", "httpcore"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    logs.configure()
     args = build_parser().parse_args(argv)
     try:
         if args.command == "relay":
@@ -220,6 +214,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(run_backup(settings, copy_to_dir=args.to, list_only=args.list))
     if args.command == "restore":
         sys.exit(run_restore(settings, args.backup))
+    logs.log_to_files(settings.data_dir)  # the server's own log, phone numbers masked
     if args.command is None:
         sys.exit(run_desktop(settings, demo=demo))
     sys.exit(run_serve(settings, demo=demo))
