@@ -79,6 +79,16 @@ def test_a_backup_is_a_checked_copy_taken_while_the_app_keeps_writing(tmp_path: 
     assert not list((tmp_path / "backups").glob(".*.part"))  # no half-written file left
 
 
+def test_a_data_directory_with_spaces_and_hashes_in_its_name_works(tmp_path: Path) -> None:
+    odd = tmp_path / "Dr Sharma #1 ?clinic"
+    odd.mkdir()
+    make_db(odd / "clinicbot.db", clinics=2)
+    made = backups.make_backup(odd / "clinicbot.db", odd / "backups", NOW)
+    assert count(made.path) == 2
+    backups.restore(odd / "clinicbot.db", made.path, NOW + timedelta(minutes=1))
+    assert count(odd / "clinicbot.db") == 2
+
+
 def test_a_damaged_or_foreign_file_fails_the_check(tmp_path: Path) -> None:
     junk = tmp_path / "clinicbot-20261124-093000.db"
     junk.write_bytes(b"SQLite format 3\x00" + b"\x00" * 100)

@@ -40,6 +40,12 @@ class Backup:
     size: int
 
 
+def _read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection (a file URI, escaped: spaces, '#' or '?' in a Windows user
+    name must not break it)."""
+    return sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30)
+
+
 def backup_dir(data_dir: Path) -> Path:
     return data_dir / "backups"
 
@@ -70,7 +76,7 @@ def list_backups(folder: Path) -> list[Backup]:
 def check(path: Path) -> None:
     """Raise BackupError unless ``path`` is a sound clinicbot database."""
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        conn = _read_only(path)
         try:
             result = conn.execute("PRAGMA integrity_check").fetchall()
             tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
@@ -109,7 +115,7 @@ def make_backup(db_path: Path, folder: Path, now: datetime) -> Backup:
     final = folder / f"clinicbot-{_stamp(now)}.db"
     part = folder / f".{final.name}.part"
     try:
-        source = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+        source = _read_only(db_path)
         try:
             _copy_database(source, part)
         finally:
@@ -216,7 +222,7 @@ def restore(db_path: Path, backup_path: Path, now: datetime) -> Path:
             finally:
                 current.close()
             check(kept)
-        source = sqlite3.connect(f"file:{backup_path}?mode=ro", uri=True)
+        source = _read_only(backup_path)
         target = connect(db_path)
         try:
             source.backup(target)
