@@ -46,6 +46,7 @@ from clinicbot.web.setup import (
     WorkingHoursController,
 )
 from clinicbot.web.simulator import SimulatorController
+from clinicbot.web.status import installation_status
 from clinicbot.web.tunnel import TunnelController
 
 API_CONTROLLERS = [
@@ -102,7 +103,7 @@ def create_staff_app(
     context = SettingsContext(settings, live, token, load_demo)
     api = Router(
         path="/api/v1",
-        route_handlers=[*API_CONTROLLERS, health, wait_for_changes],
+        route_handlers=[*API_CONTROLLERS, health, wait_for_changes, installation_status],
         dependencies={
             "db": Provide(lambda: db, sync_to_thread=False),
             "clock": Provide(lambda: clock, sync_to_thread=False),
@@ -114,6 +115,7 @@ def create_staff_app(
             "sender": Provide(lambda: sender, sync_to_thread=False),
             "changes": Provide(lambda: feed, sync_to_thread=False),
             "backups": Provide(lambda: backups, sync_to_thread=False),
+            "data_dir": Provide(lambda: settings.data_dir, sync_to_thread=False),
             "settings_context": Provide(lambda: context, sync_to_thread=False),
         },
     )
