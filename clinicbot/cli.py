@@ -140,16 +140,25 @@ def _settings(args: argparse.Namespace) -> Settings:
     )
 
 
-def run_serve(settings: Settings, *, demo: bool) -> int:
-    lock = filelock.FileLock(settings.lock_path)
+def _only_one(path: Path, refusal: str) -> filelock.FileLock | None:
+    """The data directory's lock, taken; or None, with ``refusal`` said, when another
+    process holds it."""
+    lock = filelock.FileLock(path)
     try:
         lock.acquire(timeout=0)
     except filelock.Timeout:
-        print(
-            f"clinicbot: another clinicbot is already running on {settings.data_dir}.\n"
-            "Close it first, or start this one with another --data-dir.",
-            file=sys.stderr,
-        )
+        print(refusal, file=sys.stderr)
+        return None
+    return lock
+
+
+def run_serve(settings: Settings, *, demo: bool) -> int:
+    lock = _only_one(
+        settings.lock_path,
+        f"clinicbot: another clinicbot is already running on {settings.data_dir}.\n"
+        "Close it first, or start this one with another --data-dir.",
+    )
+    if lock is None:
         return 1
     try:
         print(f"clinicbot {__version__}: data in {settings.data_dir}", flush=True)
@@ -171,15 +180,12 @@ def _relay_settings(args: argparse.Namespace) -> Settings:
 
 
 def run_relay(settings: Settings) -> int:
-    lock = filelock.FileLock(settings.data_dir / RELAY_LOCK_NAME)
-    try:
-        lock.acquire(timeout=0)
-    except filelock.Timeout:
-        print(
-            f"clinicbot relay: another relay is already running on {settings.data_dir}.\n"
-            "Stop it first, or start this one with another --data-dir.",
-            file=sys.stderr,
-        )
+    lock = _only_one(
+        settings.data_dir / RELAY_LOCK_NAME,
+        f"clinicbot relay: another relay is already running on {settings.data_dir}.\n"
+        "Stop it first, or start this one with another --data-dir.",
+    )
+    if lock is None:
         return 1
     try:
         print(f"clinicbot relay {__version__}: data in {settings.data_dir}", flush=True)
@@ -269,15 +275,12 @@ def run_restore(settings: Settings, backup: Path) -> int:
 
     from clinicbot.services import backups
 
-    lock = filelock.FileLock(settings.lock_path)
-    try:
-        lock.acquire(timeout=0)
-    except filelock.Timeout:
-        print(
-            f"clinicbot: clinicbot is running on {settings.data_dir}: close it first, then "
-            "restore (the database must not change while it is replaced).",
-            file=sys.stderr,
-        )
+    lock = _only_one(
+        settings.lock_path,
+        f"clinicbot: clinicbot is running on {settings.data_dir}: close it first, then "
+        "restore (the database must not change while it is replaced).",
+    )
+    if lock is None:
         return 1
     try:
         kept = backups.restore(settings.db_path, backup.expanduser().resolve(), datetime.now(UTC))

@@ -109,52 +109,49 @@ def _copy_database(source: sqlite3.Connection, target: Path) -> None:
         dest.close()
 
 
+def _publish(final: Path, write: Callable[[Path], object], failure: str) -> None:
+    """``write`` a database under a temporary name beside ``final``, check it, flush it to
+    disk and only then rename it: a crash or a full disk never leaves a file that looks
+    like a finished backup."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    part = final.parent / f".{final.name}.part"
+    try:
+        write(part)
+        check(part)
+        _fsync(part)
+        os.replace(part, final)
+        with contextlib.suppress(OSError):  # the rename itself, on file systems that allow it
+            _fsync(final.parent)
+    except (OSError, sqlite3.Error, BackupError) as exc:
+        with contextlib.suppress(OSError):
+            part.unlink()
+        raise BackupError(f"{failure}: {exc}") from None
+
+
 def make_backup(db_path: Path, folder: Path, now: datetime) -> Backup:
     """Back ``db_path`` up into ``folder`` and check the copy; return it."""
-    folder.mkdir(parents=True, exist_ok=True)
     final = folder / f"clinicbot-{_stamp(now)}.db"
-    part = folder / f".{final.name}.part"
-    try:
+
+    def write(part: Path) -> None:
         source = _read_only(db_path)
         try:
             _copy_database(source, part)
         finally:
             source.close()
-        check(part)
-        _fsync(part)
-        os.replace(part, final)
-        with contextlib.suppress(OSError):  # the rename itself, on file systems that allow it
-            dir_fd = os.open(folder, os.O_RDONLY)
-            try:
-                os.fsync(dir_fd)
-            finally:
-                os.close(dir_fd)
-    except (OSError, sqlite3.Error) as exc:
-        with contextlib.suppress(OSError):
-            part.unlink()
-        raise BackupError(f"Could not write a backup into {folder}: {exc}") from None
-    except BackupError:
-        with contextlib.suppress(OSError):
-            part.unlink()
-        raise
+
+    _publish(final, write, f"Could not write a backup into {folder}")
     return Backup(final, now.astimezone(UTC).replace(microsecond=0), final.stat().st_size)
 
 
 def copy_to(backup: Backup, folder: Path) -> Backup:
     """A finished backup (a closed file, not the live database) copied to a second folder
     (a USB drive, a network share), checked there too."""
-    folder.mkdir(parents=True, exist_ok=True)
     final = folder / backup.path.name
-    part = folder / f".{final.name}.part"
-    try:
-        shutil.copyfile(backup.path, part)
-        check(part)
-        _fsync(part)
-        os.replace(part, final)
-    except (OSError, BackupError) as exc:
-        with contextlib.suppress(OSError):
-            part.unlink()
-        raise BackupError(f"Could not copy the backup to {folder}: {exc}") from None
+    _publish(
+        final,
+        lambda part: shutil.copyfile(backup.path, part),
+        f"Could not copy the backup to {folder}",
+    )
     return Backup(final, backup.taken_at, final.stat().st_size)
 
 

@@ -8,29 +8,22 @@ request, and some tests provoke one on purpose).
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
+from bench import ui_page
 from tests.conftest import RunningServer, start_server
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-VIEWPORT = {"width": 1366, "height": 768}  # the usual front-desk screen
+# Debian's Chromium, the flags this machine needs and the front desk's screen: one
+# definition, shared with the UI benchmark.
+CHROMIUM, CHROMIUM_ARGS, VIEWPORT = ui_page.CHROMIUM, ui_page.ARGS, ui_page.VIEWPORT
 
 # The machine is shared and slow at times: wait up to 20 s for what should appear (a
 # wait, not a threshold: a passing check returns as soon as it holds).
@@ -60,6 +53,20 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     running = start_server(tmp_path_factory.mktemp("ui-demo"), "--demo")
     yield running
     running.stop()
+
+
+@pytest.fixture(scope="module")
+def api(demo: RunningServer) -> Iterator[httpx.Client]:
+    """The staff API of the module's server, with its token."""
+    with demo.client() as client:
+        yield client
+
+
+@pytest.fixture(scope="module")
+def clinic(api: httpx.Client) -> dict[str, Any]:
+    """The module's clinic (the demo clinic), as the API reads it back."""
+    clinics: list[dict[str, Any]] = api.get("/api/v1/clinics").json()
+    return clinics[0]
 
 
 @dataclass

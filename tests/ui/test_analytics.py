@@ -5,7 +5,6 @@ and error states, and the appointments exported as CSV."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -16,7 +15,6 @@ import httpx
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.conftest import RunningServer
 from tests.ui.conftest import Console
 
 JSON = dict[str, Any]
@@ -29,18 +27,6 @@ CHARTS = (
     "No-show rate by weekday",
     "No-show rate by doctor",
 )
-
-
-@pytest.fixture(scope="module")
-def api(demo: RunningServer) -> Iterator[httpx.Client]:
-    with demo.client() as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def clinic(api: httpx.Client) -> JSON:
-    clinics: list[JSON] = api.get("/api/v1/clinics").json()
-    return clinics[0]
 
 
 @pytest.fixture(scope="module")

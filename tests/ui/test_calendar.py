@@ -6,7 +6,6 @@ hold whatever day of the week they run on."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -16,7 +15,6 @@ import httpx
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.conftest import RunningServer
 from tests.ui.conftest import Console
 
 TZ = ZoneInfo("Asia/Kolkata")
@@ -36,12 +34,6 @@ class Clinic:
 
     def service(self, name: str) -> Row:
         return self.services[name]
-
-
-@pytest.fixture
-def api(demo: RunningServer) -> Iterator[httpx.Client]:
-    with demo.client() as client:
-        yield client
 
 
 @pytest.fixture

@@ -33,18 +33,6 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     running.stop()
 
 
-@pytest.fixture(scope="module")
-def api(demo: RunningServer) -> Iterator[httpx.Client]:
-    with demo.client() as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def clinic(api: httpx.Client) -> JSON:
-    clinics: list[JSON] = api.get("/api/v1/clinics").json()
-    return clinics[0]
-
-
 def conversations(api: httpx.Client, clinic: JSON) -> list[JSON]:
     found: list[JSON] = api.get("/api/v1/conversations", params={"clinic_id": clinic["id"]}).json()
     return [c for c in found if not c["simulated"]]

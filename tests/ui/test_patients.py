@@ -7,15 +7,12 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
 import httpx
-import pytest
 from playwright.sync_api import Locator, Page, expect
 
-from tests.conftest import RunningServer
 from tests.ui.conftest import Console
 from tests.whatsapp_flow import settled
 
@@ -23,18 +20,6 @@ JSON = dict[str, Any]
 # A patient without a WhatsApp conversation: GET /conversations/<id> answers 404, which is
 # how the profile learns to say "No WhatsApp messages yet" (Chromium logs it as an error).
 NO_THREAD = r"status of 404"
-
-
-@pytest.fixture(scope="module")
-def api(demo: RunningServer) -> Iterator[httpx.Client]:
-    with demo.client() as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def clinic(api: httpx.Client) -> JSON:
-    clinics: list[JSON] = api.get("/api/v1/clinics").json()
-    return clinics[0]
 
 
 def patients(api: httpx.Client, clinic: JSON, **params: str | int) -> list[JSON]:

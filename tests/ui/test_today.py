@@ -4,31 +4,16 @@ with Undo, the patient's counters following, and the printable day list."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-import pytest
 from playwright.sync_api import Page, expect
 
-from tests.conftest import RunningServer
 from tests.whatsapp_flow import settled
 
 JSON = dict[str, Any]
-
-
-@pytest.fixture(scope="module")
-def api(demo: RunningServer) -> Iterator[httpx.Client]:
-    with demo.client() as client:
-        yield client
-
-
-@pytest.fixture(scope="module")
-def clinic(api: httpx.Client) -> JSON:
-    clinics: list[JSON] = api.get("/api/v1/clinics").json()
-    return clinics[0]
 
 
 def doctors_of(api: httpx.Client, clinic: JSON) -> list[JSON]:
