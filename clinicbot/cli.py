@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import sqlite3
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import quote
 
 import filelock
 
@@ -19,9 +23,13 @@ from clinicbot.config import (
     load_relay_settings,
     load_settings,
 )
+from clinicbot.db.database import trouble
 from clinicbot.relay.server import LOCK_NAME as RELAY_LOCK_NAME
 from clinicbot.relay.server import serve_relay
-from clinicbot.server import print_addresses, serve
+from clinicbot.server import Addresses, print_addresses, serve
+
+if TYPE_CHECKING:
+    from clinicbot.services import patient_import
 
 
 def _port(text: str) -> int:
@@ -68,7 +76,34 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _data_dir_option(restore_cmd)
     restore_cmd.add_argument("backup", type=Path, help="the backup file to restore")
+    _data_commands(commands)
     return parser
+
+
+def _data_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    export_cmd = commands.add_parser(
+        "export",
+        help="export every patient, appointment and message (while clinicbot runs, too): "
+        "one CSV file per table, or one JSON document",
+    )
+    _data_dir_option(export_cmd)
+    export_cmd.add_argument("--to", type=Path, required=True, help="the folder to write into")
+    export_cmd.add_argument(
+        "--format", choices=("csv", "json"), default="csv", help="csv (default) or json"
+    )
+    import_cmd = commands.add_parser(
+        "import-patients",
+        help="add the patients of a CSV file (an old register, a phone's contacts export); "
+        "those already known by phone are left as they are",
+    )
+    _data_dir_option(import_cmd)
+    import_cmd.add_argument("file", type=Path, help="the CSV file")
+    import_cmd.add_argument(
+        "--clinic-id", default=None, help="the clinic to add them to (needed with several)"
+    )
+    import_cmd.add_argument(
+        "--dry-run", action="store_true", help="only say what an import would do"
+    )
 
 
 def _data_dir_option(parser: argparse.ArgumentParser) -> None:
@@ -152,7 +187,7 @@ def _only_one(path: Path, refusal: str) -> filelock.FileLock | None:
     return lock
 
 
-def run_serve(settings: Settings, *, demo: bool) -> int:
+def run_serve(settings: Settings, *, demo: bool, open_browser: bool = False) -> int:
     lock = _only_one(
         settings.lock_path,
         f"clinicbot: another clinicbot is already running on {settings.data_dir}.\n"
@@ -164,11 +199,34 @@ def run_serve(settings: Settings, *, demo: bool) -> int:
         print(f"clinicbot {__version__}: data in {settings.data_dir}", flush=True)
         if settings.token_file is not None:
             print(f"clinicbot: the staff API token is in {settings.token_file}", flush=True)
-        asyncio.run(serve(settings, demo=demo, on_ready=print_addresses))
+        ready = _and_open_browser(settings) if open_browser else print_addresses
+        asyncio.run(serve(settings, demo=demo, on_ready=ready))
+    except (sqlite3.Error, OSError) as exc:
+        why = cannot_start(settings, exc)
+        if why is None:
+            raise
+        print(why, file=sys.stderr)
+        return 1
     finally:
         lock.release()
     print("clinicbot: stopped", flush=True)
     return 0
+
+
+def cannot_start(settings: Settings, exc: BaseException) -> str | None:
+    """One paragraph for staff when the database cannot be used at start-up (another
+    program's lock, a read-only file, a full disk, a damaged file); None for anything else."""
+    found = trouble(exc)
+    if found is not None:
+        advice = found.advice
+    elif isinstance(exc, sqlite3.DatabaseError):
+        advice = "It is not a readable clinicbot database: restore a backup (clinicbot restore)."
+    else:
+        return None
+    return (
+        f"clinicbot: cannot start: {advice} The database is {settings.db_path}"
+        f" ({exc}). Nothing was changed."
+    )
 
 
 def _relay_settings(args: argparse.Namespace) -> Settings:
@@ -206,7 +264,7 @@ def run_relay(settings: Settings) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    logs.configure()
+    logs.configure(logs.level_from(os.environ))
     args = build_parser().parse_args(argv)
     try:
         if args.command == "relay":
@@ -220,6 +278,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(run_backup(settings, copy_to_dir=args.to, list_only=args.list))
     if args.command == "restore":
         sys.exit(run_restore(settings, args.backup))
+    if args.command == "export":
+        sys.exit(run_export(settings, args.to, args.format))
+    if args.command == "import-patients":
+        sys.exit(run_import(settings, args.file, clinic_id=args.clinic_id, dry_run=args.dry_run))
     logs.log_to_files(settings.data_dir)  # the server's own log, phone numbers masked
     if args.command is None:
         sys.exit(run_desktop(settings, demo=demo))
@@ -234,7 +296,24 @@ def run_desktop(settings: Settings, *, demo: bool) -> int:
     if reason is None:
         return desktop.run_window(settings, demo=demo)
     print(f"clinicbot: {reason}: serving headless; open the staff address in a browser", flush=True)
-    return run_serve(settings, demo=demo)
+    # On Windows and macOS there is a desktop but no window engine (say, no WebView2): the
+    # double-clicked app has no console to print the address to, so the browser opens it.
+    return run_serve(settings, demo=demo, open_browser=sys.platform in ("win32", "darwin"))
+
+
+def _and_open_browser(settings: Settings) -> Callable[[Addresses], None]:
+    """An ``on_ready`` that prints the addresses, then opens the staff UI in the default
+    browser, signed in by the URL fragment (never sent to the server, so never logged)."""
+    import webbrowser
+
+    from clinicbot.desktop import window_address
+
+    def ready(addresses: Addresses) -> None:
+        print_addresses(addresses)
+        base = window_address(addresses.staff_url, settings.host)
+        webbrowser.open(f"{base}#token={quote(settings.staff_token, safe='')}")
+
+    return ready
 
 
 def run_backup(settings: Settings, *, copy_to_dir: Path | None, list_only: bool) -> int:
@@ -291,3 +370,83 @@ def run_restore(settings: Settings, backup: Path) -> int:
         lock.release()
     print(f"clinicbot: restored {backup.name}; the database it replaced is kept as {kept}")
     return 0
+
+
+def run_export(settings: Settings, folder: Path, fmt: str) -> int:
+    """``clinicbot export``: files from one read-only snapshot, beside a running server."""
+    from datetime import UTC, datetime
+
+    from clinicbot.services import export
+
+    if not settings.db_path.exists():
+        print(f"clinicbot: there is no database in {settings.data_dir}", file=sys.stderr)
+        return 1
+    try:
+        written = export.write_export(settings.db_path, folder.expanduser(), fmt, datetime.now(UTC))
+    except (OSError, sqlite3.Error) as exc:
+        print(f"clinicbot: export failed: {exc}", file=sys.stderr)
+        return 1
+    for path in written:
+        print(f"clinicbot: wrote {path} ({path.stat().st_size:,} bytes)")
+    return 0
+
+
+def run_import(settings: Settings, file: Path, *, clinic_id: str | None, dry_run: bool) -> int:
+    """``clinicbot import-patients FILE``: the same rules and report as the window's."""
+    from datetime import UTC, datetime
+
+    from clinicbot.db import connect, migrate
+    from clinicbot.db.database import transaction
+    from clinicbot.errors import ClinicError
+    from clinicbot.services import patient_import
+
+    if not settings.db_path.exists():
+        print(f"clinicbot: there is no database in {settings.data_dir}", file=sys.stderr)
+        return 1
+    try:
+        raw = file.expanduser().read_bytes()
+    except OSError as exc:
+        print(f"clinicbot: cannot read {file}: {exc.strerror}", file=sys.stderr)
+        return 1
+    conn = connect(settings.db_path)
+    try:
+        migrate(conn)
+        with transaction(conn):
+            clinic = clinic_id or _only_clinic(conn)
+            if dry_run:
+                report = patient_import.preview(conn, clinic, raw)
+            else:
+                report = patient_import.run(conn, clinic, raw, datetime.now(UTC))
+    except ClinicError as exc:
+        print(f"clinicbot: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        conn.close()
+    _print_import(report)
+    return 0
+
+
+def _only_clinic(conn: sqlite3.Connection) -> str:
+    from clinicbot.errors import InvalidInput
+
+    rows = conn.execute("SELECT id FROM clinics LIMIT 2").fetchall()
+    if len(rows) != 1:
+        raise InvalidInput("Say which clinic with --clinic-id.")
+    return str(rows[0][0])
+
+
+def _print_import(report: patient_import.ImportReport) -> None:
+    m = report.mapping
+    print(f"read as {report.encoding}, {report.delimiter}-separated")
+    print(f"names from: {', '.join(m.name)}; phones from: {', '.join(m.phone)}")
+    if m.ignored:
+        print(f"not imported (no such field in clinicbot): {', '.join(m.ignored)}")
+    for row in report.rows:
+        if row.outcome == "rejected":
+            print(f"  line {row.line}: rejected: {row.reason}")
+    c = report.counts
+    verb = "added" if report.imported else "would add"
+    print(
+        f"{c.rows} rows: {verb} {c.new} new patients; {c.existing} already patients; "
+        f"{c.rejected} rejected"
+    )

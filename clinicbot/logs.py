@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import re
+import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 from clinicbot.phones import mask_phone
@@ -41,6 +43,25 @@ class MaskPhones(logging.Filter):
         return True
 
 
+LEVEL_VARIABLE = "CLINICBOT_LOG_LEVEL"  # DEBUG, INFO (the default), WARNING or ERROR
+LEVELS = {n: logging.getLevelNamesMapping()[n] for n in ("DEBUG", "INFO", "WARNING", "ERROR")}
+
+
+def level_from(env: Mapping[str, str]) -> int:
+    """The level ``CLINICBOT_LOG_LEVEL`` names; INFO when unset or not a level."""
+    return LEVELS.get(env.get(LEVEL_VARIABLE, "").strip().upper(), logging.INFO)
+
+
+class _LogFile(logging.handlers.RotatingFileHandler):
+    """The log file; on a full or read-only disk its lines are dropped quietly (the console
+    still shows them), instead of a "--- Logging error ---" traceback for every line."""
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        if isinstance(sys.exc_info()[1], OSError):
+            return
+        super().handleError(record)
+
+
 def configure(level: int = logging.INFO) -> None:
     """The console handler (before the data directory is known)."""
     console = logging.StreamHandler()
@@ -59,9 +80,7 @@ def log_to_files(data_dir: Path) -> Path:
     folder = data_dir / "logs"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "clinicbot.log"
-    handler = logging.handlers.RotatingFileHandler(
-        path, maxBytes=MAX_BYTES, backupCount=KEEP_FILES, encoding="utf-8"
-    )
+    handler = _LogFile(path, maxBytes=MAX_BYTES, backupCount=KEEP_FILES, encoding="utf-8")
     handler.setFormatter(logging.Formatter(FORMAT))
     handler.addFilter(MaskPhones())
     logging.getLogger().addHandler(handler)

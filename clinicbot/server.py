@@ -16,6 +16,7 @@ from pathlib import Path
 
 import uvicorn
 from litestar.types import ASGIApp
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from clinicbot.config import LiveConnection, Settings
 from clinicbot.db import Database, connect, migrate
@@ -27,11 +28,13 @@ from clinicbot.services.bot import BotWorker
 from clinicbot.services.changes import ChangeFeed
 from clinicbot.services.relay_poller import RelayPoller
 from clinicbot.services.reminders import ReminderScheduler
+from clinicbot.services.retention import RetentionTask
 from clinicbot.services.sender import OutboxSender
 from clinicbot.services.tunnel import TunnelManager
 from clinicbot.sessions import Sessions
 from clinicbot.web.staff import create_staff_app, system_clock
-from clinicbot.web.webhook import create_webhook_app
+from clinicbot.web.webhook import MAX_BODY as WEBHOOK_MAX_BODY
+from clinicbot.web.webhook import STAFF_MAX_BODY, BodyLimits, create_webhook_app
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +51,69 @@ class _Server(uvicorn.Server):
     @contextlib.contextmanager
     def capture_signals(self) -> Iterator[None]:
         yield
+
+
+HEAD_LIMIT = 64 * 1024  # bytes of a request line and headers (browsers and Meta send a few kB)
+HEAD_DEADLINE = 10.0  # seconds for them to arrive, from the connection or the request's start
+
+
+class _BoundedHttp(HttpToolsProtocol):
+    """uvicorn's httptools protocol with the bounds on a request's head that uvicorn lacks:
+    a connection sending an endless header line would grow the process without limit (431
+    instead), and one sending a header byte a second, or nothing at all, would hold its
+    connection for ever (cut off after ``HEAD_DEADLINE``). Bodies: ``BodyLimits``."""
+
+    _in_head = False
+    _head_bytes = 0
+    _head_timer: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._in_head, self._head_bytes = True, 0
+        if self._head_timer is None:
+            self._arm()
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        self._disarm()
+        super().on_headers_complete()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self._in_head and not self.transport.is_closing():
+            self._head_bytes += len(data)
+            if self._head_bytes > HEAD_LIMIT:
+                self._refuse(b"431 Request Header Fields Too Large")
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        self._head_timer = self.loop.call_later(HEAD_DEADLINE, self._too_slow)
+
+    def _disarm(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _too_slow(self) -> None:
+        self._head_timer = None
+        if self._in_head:
+            self._refuse(b"408 Request Timeout")
+        elif self.cycle is None:  # connected, and never said a word
+            self.transport.close()
+
+    def _refuse(self, status: bytes) -> None:
+        self._in_head = False
+        self.transport.write(
+            b"HTTP/1.1 " + status + b"\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+        )
+        self.transport.close()
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -164,7 +230,8 @@ async def serve(
         _server(
             create_webhook_app(
                 settings, db, clock=system_clock, on_stored=worker.wake, connection=connection
-            )
+            ),
+            max_body=WEBHOOK_MAX_BODY,
         ),
     ]
     stop = stop or asyncio.Event()
@@ -186,6 +253,7 @@ async def serve(
         asyncio.create_task(worker.run(work_stop)),
         asyncio.create_task(reminders.run(work_stop)),
         asyncio.create_task(backups.run(work_stop)),
+        asyncio.create_task(RetentionTask(db, clock=system_clock).run(work_stop)),
     ]
     try:
         while not all(s.started for s in servers):
@@ -213,9 +281,11 @@ async def serve(
         db.close()
 
 
-def _server(app: ASGIApp) -> _Server:
+def _server(app: ASGIApp, *, max_body: int = STAFF_MAX_BODY) -> _Server:
+    """A listener whose bodies are bounded in size and in time (``BodyLimits``)."""
     config = uvicorn.Config(
-        app,
+        BodyLimits(app, max_body=max_body),
+        http=_BoundedHttp,
         log_level="warning",
         access_log=False,
         lifespan="off",

@@ -234,3 +234,24 @@ def test_demo_loads_a_clinic_into_an_empty_database(tmp_path: Path) -> None:
             assert len(client.get("/api/v1/clinics").json()) == 1
     finally:
         assert again.stop() == 0
+
+
+def test_without_a_window_engine_on_a_desktop_the_browser_opens_signed_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Windows without WebView2 (or macOS without a window engine): the double-clicked app has
+    no console, so the browser opens the staff UI, the token in the fragment only."""
+    import webbrowser
+
+    from clinicbot import cli
+    from clinicbot.config import load_settings
+    from clinicbot.server import Addresses
+
+    opened: list[str] = []
+    monkeypatch.setattr(webbrowser, "open", opened.append)
+    env = {"CLINICBOT_DATA_DIR": str(tmp_path), "CLINICBOT_STAFF_TOKEN": "a b/c"}
+    settings = load_settings(env=env)
+    ready = cli._and_open_browser(settings)
+    ready(Addresses("http://127.0.0.1:8750/", "http://127.0.0.1:8751/webhooks/whatsapp"))
+    assert opened == ["http://127.0.0.1:8750/#token=a%20b%2Fc"]
+    assert "clinicbot staff:   http://127.0.0.1:8750/" in capsys.readouterr().out

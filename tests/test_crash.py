@@ -11,11 +11,14 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
+import pytest
 
 from clinicbot.db import connect
 from clinicbot.store.patients import recount
 from tests.conftest import RunningServer, start_server
 from tests.factories import make_clinic_api, next_weekday
+
+pytestmark = pytest.mark.reliability
 
 GRID = [f"{h:02d}:{m:02d}" for h in (9, 10, 11, 12, 14, 15, 16, 17) for m in (0, 15, 30, 45)]
 

@@ -94,5 +94,7 @@ def test_pragmas(tmp_path: Path, db: Database) -> None:
         )
 
     got = asyncio.run(db.read(pragmas))
+    erasing = asyncio.run(db.write(lambda c: c.execute("PRAGMA secure_delete").fetchone()[0]))
     db.close()
     assert got == ("wal", 2, 1)  # synchronous=FULL is 2
+    assert erasing == 1  # the writer zeroes what it deletes (an erased patient is gone)

@@ -546,6 +546,7 @@ class AckGate:
         self.server.server_close()
 
 
+@pytest.mark.reliability
 def test_killed_between_storing_and_acknowledging_nothing_is_lost_or_doubled(
     tmp_path: Path, processes: list[Any]
 ) -> None:
@@ -585,6 +586,7 @@ def test_killed_between_storing_and_acknowledging_nothing_is_lost_or_doubled(
         gate.close()
 
 
+@pytest.mark.reliability
 def test_a_relay_outage_is_ridden_out_with_backoff(tmp_path: Path, processes: list[Any]) -> None:
     relay = start_relay(tmp_path / "relay")
     processes.append(relay)

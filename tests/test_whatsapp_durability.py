@@ -23,11 +23,15 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import pytest
+
 from clinicbot.db import connect
 from clinicbot.store.outbox import parse_callback
 from tests.conftest import RunningServer, start_server
 from tests.fakes import FakeWhatsApp
 from tests.fakes.records import Sent
+
+pytestmark = pytest.mark.reliability
 
 FAST = {
     "CLINICBOT_SENDER_MAX_BACKOFF": "1",  # many retry cycles within the outage

@@ -1,4 +1,5 @@
-"""Domain errors turned into HTTP, in one place: 400 with the field, 404, 409."""
+"""Domain errors turned into HTTP, in one place: 400 with the field, 404, 409; a database
+that cannot be written just now (another program's lock, a full disk) 503 or 507, in words."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 from litestar import MediaType, Request, Response
 
+from clinicbot.db.database import trouble
 from clinicbot.errors import ClinicError, Conflict, InvalidInput, NotFound
 
 log = logging.getLogger(__name__)
@@ -30,20 +32,32 @@ def clinic_error(_: Request[Any, Any, Any], exc: Exception) -> Response[object]:
     )
 
 
-_UNAVAILABLE = ("locked", "busy", "disk", "full", "readonly", "unable to open")
+INSUFFICIENT_STORAGE = 507  # WebDAV's "Insufficient Storage": the disk is full
+
+
+def unavailable_status(exc: BaseException) -> tuple[int, str] | None:
+    """The status and the words for a write the database (or its disk) could not take:
+    507 for a full disk, 503 for another program's lock, a read-only file or a disk error;
+    None when ``exc`` is a bug rather than such a condition."""
+    found = trouble(exc)
+    if found is None:
+        return None
+    status = INSUFFICIENT_STORAGE if found.kind == "disk full" else 503
+    return status, f"{found.advice} Nothing was saved."
 
 
 def database_unavailable(request: Request[Any, Any, Any], exc: Exception) -> Response[object]:
     """Another program holds the database, or the disk is full: say so; nothing was written."""
-    text = str(exc).lower()
-    if not any(word in text for word in _UNAVAILABLE):
+    found = unavailable_status(exc)
+    if found is None:
         return internal_error(request, exc)
-    log.warning("database unavailable: %s", exc)
+    status, words = found
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, exc)
     return Response(
-        _body(503, f"The database cannot be written just now ({text}); nothing was changed.", None),
-        status_code=503,
+        _body(status, words, None),
+        status_code=status,
         media_type=MediaType.JSON,
-        headers={"Retry-After": "2"},
+        headers={"Retry-After": "5"},
     )
 
 
@@ -77,4 +91,5 @@ EXCEPTION_HANDLERS = {
     ClinicError: clinic_error,
     sqlite3.IntegrityError: integrity_error,
     sqlite3.OperationalError: database_unavailable,
+    OSError: database_unavailable,  # a full disk under the sessions or a file we write
 }

@@ -5,28 +5,92 @@ A POST is verified (HMAC of the raw bytes), parsed, and stored in one durable wr
 then does Meta get its 200. Until an app secret is configured, every POST is refused.
 The verify token and the app secret are read at each request, so the ones saved from the
 settings screen apply at once.
+
+``BodyLimits`` guards the bodies of both listeners (the size, and how long one may take).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
+import sqlite3
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from litestar import Litestar, MediaType, Request, Response, get, post
+from litestar.enums import ScopeType
+from litestar.exceptions import HTTPException
 from litestar.params import Parameter
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from clinicbot.config import LiveConnection, Settings
 from clinicbot.db import Database
 from clinicbot.services.inbox import store_webhook
+from clinicbot.web.errors import internal_error, unavailable_status
 from clinicbot.web.params import Clock
+from clinicbot.web.security import _header, _refuse
 from clinicbot.whatsapp.webhook import NotAWebhook, parse_webhook, valid_signature
 
 log = logging.getLogger(__name__)
 
 PATH = "/webhooks/whatsapp"
 MAX_BODY = 4 * 1024 * 1024  # Meta sends at most 3 MB
+STAFF_MAX_BODY = 10_000_000  # the staff listener's (Litestar's default: a CSV import fits)
+BODY_DEADLINE = 10.0  # seconds from a request's start for its whole body to arrive
+
+
+class BodyLimits:
+    """ASGI middleware for both listeners' bodies: one declared larger than ``max_body`` is
+    refused (413) before a byte of it is read; one still arriving ``deadline`` seconds after
+    its request began is cut off (408), so slow-drip clients cannot hold the server; and an
+    answer given before the whole body came closes the connection, so its rest is never
+    read (uvicorn stops reading a body nobody reads: memory stays bounded)."""
+
+    def __init__(self, app: ASGIApp, *, max_body: int, deadline: float = BODY_DEADLINE) -> None:
+        self.app, self.max_body, self.deadline = app, max_body, deadline
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != ScopeType.HTTP:  # "lifespan" is off; nothing else has a body
+            await self.app(scope, receive, send)
+            return
+        length = _header(scope, b"content-length")
+        if length is not None and length.strip().isdigit() and int(length) > self.max_body:
+            await _refuse(send, 413, "The request body is too large.", {"connection": "close"})
+            return
+        chunked = "chunked" in (_header(scope, b"transfer-encoding") or "").lower()
+        ends_at = asyncio.get_running_loop().time() + self.deadline
+        body = _Body(receive, ends_at, complete=not chunked and length in (None, "0"))
+        await self.app(scope, body.receive, body.closing(send))
+
+
+class _Body:
+    """One request's body as the app reads it, against the deadline."""
+
+    def __init__(self, receive: Receive, ends_at: float, *, complete: bool) -> None:
+        self._receive, self._ends_at, self.complete = receive, ends_at, complete
+
+    async def receive(self) -> Any:
+        if self.complete:  # the body is in: what follows (a disconnect) may take its time
+            return await self._receive()
+        try:
+            async with asyncio.timeout_at(self._ends_at):
+                message = await self._receive()
+        except TimeoutError:
+            raise HTTPException(
+                status_code=408, detail="The request body came too slowly; it was cut off."
+            ) from None
+        self.complete = message["type"] != "http.request" or not message.get("more_body")
+        return message
+
+    def closing(self, send: Send) -> Send:
+        async def send_closing(message: Message) -> None:
+            if message["type"] == "http.response.start" and not self.complete:
+                headers = [*message.get("headers", ()), (b"connection", b"close")]
+                message = cast(Message, {**message, "headers": headers})
+            await send(message)
+
+        return send_closing
 
 
 def text(status: int, body: str) -> Response[str]:
@@ -104,4 +168,20 @@ def create_webhook_app(
         debug=False,
         logging_config=None,  # the CLI configures logging once, for everything
         request_max_body_size=MAX_BODY,
+        exception_handlers={
+            500: internal_error,
+            sqlite3.OperationalError: not_stored,
+            OSError: not_stored,
+        },
     )
+
+
+def not_stored(request: Request[Any, Any, Any], exc: Exception) -> Response[str]:
+    """The inbox could not take the webhook (a full disk, another program's lock): a 5xx,
+    so Meta delivers it again later; nothing was acknowledged that was not stored."""
+    found = unavailable_status(exc)
+    if found is None:
+        return internal_error(request, exc)  # type: ignore[return-value]
+    status, words = found
+    log.warning("webhook not stored, Meta will deliver it again: %s", exc)
+    return text(status, words)
