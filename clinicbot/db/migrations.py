@@ -438,3 +438,36 @@ def _reminders_per_visit_time(db: sqlite_utils.Database) -> None:
         CREATE INDEX reminders_outbox ON reminders(outbox_id) WHERE outbox_id IS NOT NULL;
         """,
     )
+
+
+@MIGRATIONS(name="005_data_ownership")
+def _data_ownership(db: sqlite_utils.Database) -> None:
+    """The clinic's data rights (issue 5): an erased patient stays only as an anonymous
+    record under a new id (so the clinic's counts and analytics stay), an audit of erasures
+    that names no one, and a mark on every message whose text the retention setting removed
+    (the partial indexes hold only the messages still keeping their text)."""
+    _run_script(
+        db,
+        """
+        ALTER TABLE patients ADD COLUMN erased_at TEXT;
+        CREATE TABLE erasures (
+            id INTEGER PRIMARY KEY,
+            clinic_id TEXT NOT NULL REFERENCES clinics(id),
+            erased_at TEXT NOT NULL,
+            appointments_kept INTEGER NOT NULL,
+            appointments_cancelled INTEGER NOT NULL,
+            messages_removed INTEGER NOT NULL
+        );
+        ALTER TABLE inbound_messages ADD COLUMN text_removed_at TEXT;
+        ALTER TABLE outbox ADD COLUMN text_removed_at TEXT;
+        ALTER TABLE message_statuses ADD COLUMN text_removed_at TEXT;
+        ALTER TABLE webhook_events ADD COLUMN text_removed_at TEXT;
+        CREATE INDEX inbound_messages_text_kept
+            ON inbound_messages(wa_timestamp) WHERE text_removed_at IS NULL;
+        CREATE INDEX outbox_text_kept ON outbox(created_at) WHERE text_removed_at IS NULL;
+        CREATE INDEX message_statuses_text_kept
+            ON message_statuses(received_at) WHERE text_removed_at IS NULL;
+        CREATE INDEX webhook_events_text_kept
+            ON webhook_events(received_at) WHERE text_removed_at IS NULL;
+        """,
+    )

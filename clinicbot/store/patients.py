@@ -76,7 +76,7 @@ def list_patients(
 ) -> list[Patient]:
     """A page of patients by name; with ``q``, those whose name or phone contains it."""
     terms = search_terms(q) if q else ""
-    where: list[str] = ["1"]
+    where: list[str] = ["p.erased_at IS NULL"]  # an erased patient is nobody to look up
     args: list[object] = []
     source = "patients p"
     if len(terms) >= _FTS_MIN:

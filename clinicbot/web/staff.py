@@ -26,6 +26,7 @@ from clinicbot.web.appointments import AppointmentController
 from clinicbot.web.backups import BackupController
 from clinicbot.web.changes import wait_for_changes
 from clinicbot.web.conversations import ConversationController
+from clinicbot.web.data import DataController
 from clinicbot.web.errors import EXCEPTION_HANDLERS
 from clinicbot.web.outbox import OutboxController
 from clinicbot.web.params import Clock
@@ -66,6 +67,7 @@ API_CONTROLLERS = [
     SettingsController,
     FirstRunController,
     BackupController,
+    DataController,
 ]
 
 

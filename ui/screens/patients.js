@@ -297,6 +297,48 @@ function EditPatient({ patient, onClose, onDone }) {
   return html`<${PatientForm} title=${`Edit ${patient.name}`} start=${start} full save=${save} onClose=${onClose} selfId=${patient.id} />`;
 }
 
+// ---- erasing a patient on request (UI.md: destructive actions ask, in plain words) ----------------
+
+function ErasePatient({ patient, onClose }) {
+  const { data: visits } = useData((signal) => api.get(`/patients/${patient.id}/appointments`, { limit: 500 }, { signal }), [patient.id], { live: false });
+  const [cancel, setCancel] = useState(false);
+  const [error, setError] = useState(null);
+  const [busy, setBusy] = useState(false);
+  const now = Date.now();
+  const upcoming = (visits || []).filter((a) => a.status === "confirmed" && new Date(a.ends_at).getTime() > now);
+  const erase = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      const done = await api.post(`/patients/${patient.id}/erase`, { cancel_upcoming: cancel });
+      navigate(lastList.startsWith(`#/patients/${patient.id}`) ? "#/patients" : lastList);
+      onClose();
+      toast(`Patient erased. ${done.appointments_kept} appointments kept without a name; ${done.messages_removed} messages removed.`);
+    } catch (e) {
+      setError(e.message);
+      setBusy(false);
+    }
+  };
+  const blocked = upcoming.length > 0 && !cancel;
+  return html`<${Dialog} title=${`Erase ${patient.name}?`} label="Erase patient" onClose=${onClose}
+    footer=${html`<button onClick=${onClose}>Keep the patient</button>
+      <button class="danger" disabled=${busy || !visits || blocked} onClick=${erase}>${busy ? "Erasing…" : "Erase for good"}</button>`}>
+    <div class="erase-text">
+      <p>Do this when the patient asks the clinic to forget them. It cannot be undone.</p>
+      <p><strong>What goes:</strong> their name, phone number and WhatsApp name; every WhatsApp message to and from them and
+        the conversation; reminders and anything waiting to be sent to them.</p>
+      <p><strong>What stays, with no name:</strong> their ${visits ? visits.length : "…"} appointments, so the clinic's counts,
+        analytics and no-show rates stay as they are. The patient no longer counts among the clinic's patients.</p>
+      <p class="muted">Backups made before today still hold them until they age out (a year at most).
+        If this number writes on WhatsApp again, it starts as a new patient.</p>
+      ${upcoming.length > 0 && html`<label class="check erase-cancel"><input type="checkbox" checked=${cancel} onChange=${(e) => setCancel(e.target.checked)} />
+        Also cancel their ${upcoming.length === 1 ? "upcoming appointment" : `${upcoming.length} upcoming appointments`}${" "}
+        (${dateTime(upcoming[upcoming.length - 1].starts_at)}${upcoming.length > 1 ? "…" : ""})</label>`}
+      ${error && html`<div class="notice bad" role="alert">${error}</div>`}
+    </div>
+  <//>`;
+}
+
 // ---- the profile --------------------------------------------------------------------------------
 
 // Coming up: not over yet, and not already settled (a visit finished early is history).
@@ -409,7 +451,7 @@ function Thread({ patient }) {
   </section>`;
 }
 
-function Details({ p, onEdit }) {
+function Details({ p, onEdit, onErase }) {
   return html`<section class="panel details" aria-label="Details">
     <div class="panel-head"><h2>Details</h2><button class="small ghost" style="margin-left:auto" onClick=${onEdit} title="Edit (e)">Edit</button></div>
     <dl class="patient-facts">
@@ -418,6 +460,7 @@ function Details({ p, onEdit }) {
       <dt>Record</dt><dd>${p.is_active ? "Active" : html`<span class="tag inactive">Inactive</span>`}</dd>
       <dt>Patient since</dt><dd>${dayOf(p.created_at)}</dd>
     </dl>
+    <div class="erase-row"><button class="small danger" onClick=${onErase}>Erase patient…</button></div>
   </section>`;
 }
 
@@ -457,11 +500,12 @@ function Profile({ id }) {
     <div class="profile-grid">
       <${History} key=${historyKey} patient=${p} onMove=${move} />
       <div class="side">
-        <${Details} p=${p} onEdit=${() => setDialog({ kind: "edit" })} />
+        <${Details} p=${p} onEdit=${() => setDialog({ kind: "edit" })} onErase=${() => setDialog({ kind: "erase" })} />
         <${Thread} patient=${p} />
       </div>
     </div>
     ${dialog && dialog.kind === "edit" && html`<${EditPatient} patient=${p} onClose=${close} onDone=${reload} />`}
+    ${dialog && dialog.kind === "erase" && html`<${ErasePatient} patient=${p} onClose=${close} />`}
     ${dialog && dialog.kind === "book" && html`<${BookingDialog} initial=${{ patient: p }} onClose=${close} onDone=${booked} />`}
     ${dialog && dialog.kind === "move" && html`<${BookingDialog} appointment=${dialog.appointment} onClose=${close} onDone=${booked} />`}
   </div>`;
