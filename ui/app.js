@@ -82,7 +82,29 @@ const SENDER_WORDS = {
   stopped: ["bad", "Sender stopped"],
 };
 
-function ConnectionCorner({ clinicId, version, online }) {
+// ---- health: what needs attention (GET /status), for a dot on Settings and the corner ----
+
+// Disk and backups change without a database commit: look every 30 s, and on each change.
+function useAttention(enabled, version) {
+  const [attention, setAttention] = useState([]);
+  useEffect(() => {
+    if (!enabled) return undefined;
+    let gone = false;
+    const load = () => api.get("/status").then((s) => !gone && setAttention(s.attention || []), () => {});
+    load();
+    const t = setInterval(load, 30000);
+    return () => { gone = true; clearInterval(t); };
+  }, [enabled, version]);
+  return attention;
+}
+
+// The corner's few words for what is not WhatsApp's own (failed and waiting it shows itself).
+const ATTENTION_WORDS = {
+  disk_low: "disk almost full", backup_failing: "backup failing", backup_old: "backup overdue",
+  copy_folder: "backup drive missing",
+};
+
+function ConnectionCorner({ clinicId, version, online, attention = [] }) {
   const [s, setS] = useState(null);
   const [tunnel, setTunnel] = useState(null);
   useEffect(() => {
@@ -105,8 +127,10 @@ function ConnectionCorner({ clinicId, version, online }) {
   if (s.backlog > 0 && s.state !== "not_configured") extra.push(`${s.backlog} waiting`);
   if (s.failed > 0) { extra.push(`${s.failed} failed`); if (cls === "ok") cls = "warn"; }
   if (tunnel && tunnel.state === "restarting") { extra.push("tunnel down"); cls = cls === "ok" ? "warn" : cls; }
-  const title = [s.detail, tunnel && tunnel.state !== "unavailable" ? `Tunnel: ${tunnel.state}` : ""].filter(Boolean).join(" · ");
-  return html`<a class=${`conn ${cls}`} href=${s.failed ? "#/inbox?failed=1" : "#/settings?section=whatsapp"} title=${title} role="status" aria-label=${`${words}${extra.length ? ", " + extra.join(", ") : ""}`}>
+  const health = attention.filter((a) => ATTENTION_WORDS[a]).map((a) => ATTENTION_WORDS[a]);
+  if (health.length) { extra.push(health[0]); if (cls === "ok" || cls === "") cls = "warn"; }
+  const title = [s.detail, tunnel && tunnel.state !== "unavailable" ? `Tunnel: ${tunnel.state}` : "", "Click for the health view"].filter(Boolean).join(" · ");
+  return html`<a class=${`conn ${cls}`} href="#/settings?section=health" title=${title} role="status" aria-label=${`${words}${extra.length ? ", " + extra.join(", ") : ""}`}>
     <span class="dot"></span>${words}${extra.length ? ` · ${extra.join(" · ")}` : ""}</a>`;
 }
 
@@ -199,6 +223,7 @@ function Shell({ clinics, clinic, setClinicId, doctors, services, reloadSetup, i
   const [started, setStarted] = useState(false);
   useEffect(() => { const t = setTimeout(() => setStarted(true), 400); return () => clearTimeout(t); }, []);
   const { version, online } = useLiveVersion(started, initialVersion);
+  const attention = useAttention(started, version);
   const [help, setHelp] = useState(false);
   const [unread, setUnread] = useState(0);
   const { mod, error } = useScreen(name);
@@ -229,7 +254,9 @@ function Shell({ clinics, clinic, setClinicId, doctors, services, reloadSetup, i
           ${Object.entries(SCREENS).filter(([, s]) => !s.hidden).map(([k, s]) => html`
             <a href=${`#/${k}`} aria-current=${k === name ? "page" : undefined}>
               <span class="icon" aria-hidden="true">${s.icon}</span>${s.label}
-              ${k === "inbox" && unread > 0 ? html`<span class="badge" aria-label=${`${unread} unread`}>${unread}</span>` : html`<kbd aria-hidden="true">${s.key}</kbd>`}
+              ${k === "inbox" && unread > 0 ? html`<span class="badge" aria-label=${`${unread} unread`}>${unread}</span>`
+                : k === "settings" && attention.length ? html`<span class="attention-dot" role="img" aria-label="Needs attention: see Settings › Health" title="Something needs attention: see Settings › Health"></span>`
+                : html`<kbd aria-hidden="true">${s.key}</kbd>`}
             </a>`)}
         </div>
         <div class="sidebar-foot">
@@ -242,7 +269,7 @@ function Shell({ clinics, clinic, setClinicId, doctors, services, reloadSetup, i
               ${clinics.map((c) => html`<option value=${c.id}>${c.name}</option>`)}</select>`
           : html`<span class="clinic">${clinic.name}</span>`}
         <${TopSearch} clinicId=${clinic.id} />
-        ${started ? html`<${ConnectionCorner} clinicId=${clinic.id} version=${version} online=${online} />`
+        ${started ? html`<${ConnectionCorner} clinicId=${clinic.id} version=${version} online=${online} attention=${attention} />`
           : html`<span class="conn" role="status"><span class="dot"></span>…</span>`}
       </header>
       <main class="main" id="main">

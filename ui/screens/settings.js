@@ -8,6 +8,8 @@ import { api, token } from "../lib/api.js";
 import { useApp, useData, useShortcuts, Loading, Empty, ErrorBox, Dialog, Field, toast } from "../lib/ui.js";
 import { setQuery } from "../lib/router.js";
 import { BackupsSection } from "./settings_backups.js";
+import { DataSection } from "./settings_data.js";
+import { HealthSection } from "./settings_health.js";
 import { WEEKDAYS, longDate, time, ago, money, todayIso, addDays } from "../lib/format.js";
 
 const SECTIONS = [
@@ -21,6 +23,8 @@ const SECTIONS = [
   ["whatsapp", "WhatsApp", "Connection, webhook, relay"],
   ["token", "Staff token", "Signing in to this window"],
   ["backups", "Backups", "Daily copies, restore"],
+  ["data", "Your data", "Export, import, retention"],
+  ["health", "Health", "Messages, backups, disk"],
 ];
 
 // ---- forms: values, errors at the field, nothing lost on a failed save ---------------------------
@@ -1074,6 +1078,8 @@ const VIEWS = {
   clinic: ClinicSection, doctors: DoctorsSection, services: ServicesSection, hours: HoursSection,
   timeoff: TimeOffSection, rules: RulesSection, reminders: RemindersSection, whatsapp: WhatsAppSection,
   token: TokenSection, backups: BackupsSection,
+  data: DataSection,
+  health: HealthSection,
 };
 
 export default function Settings({ route }) {
