@@ -1,8 +1,9 @@
 """``python -m bench``: build (or reuse) the database, measure, print the summary and write
 this bench's section of docs/BENCHMARKS.md; then the webhook bench (``bench.webhook``), the
-turns bench (``bench.turns``) and the UI bench (``bench.ui``, the staff window in Chromium),
-each with its own section. ``--only core``, ``--only webhook``, ``--only turns`` or
-``--only ui`` runs one of them."""
+turns bench (``bench.turns``), the UI bench (``bench.ui``, the staff window in Chromium) and
+the start-up bench (``bench.startup``: start time, idle memory, the bundle's size), each with
+its own section. ``--only core``, ``--only webhook``, ``--only turns``, ``--only ui`` or
+``--only startup`` runs one of them."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from bench import turns, turns_report, ui, ui_page, ui_report, webhook
+from bench import startup, startup_report, turns, turns_report, ui, ui_page, ui_report, webhook
 from bench.build import Scale
 from bench.report import SECTION, section, write_section
 from bench.runner import QUICK, ROOT, Options, run
@@ -65,8 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     # The webhook bench (bench/webhook.py).
     parser.add_argument(
         "--only",
-        choices=("core", "webhook", "turns", "ui"),
-        help="run one bench (default: core, then webhook, then turns, then ui)",
+        choices=("core", "webhook", "turns", "ui", "startup"),
+        help="run one bench (default: core, then webhook, then turns, then ui, then startup)",
     )
     parser.add_argument(
         "--senders",
@@ -81,7 +82,25 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help=f"turns bench: patients booking at once, default {turns.FULL.patients}",
     )
+    # The start-up bench (bench/startup.py).
+    parser.add_argument(
+        "--bundle",
+        type=Path,
+        default=None,
+        help="start-up bench: the bundle folder (default dist/clinicbot, built when missing)",
+    )
     return parser
+
+
+def startup_options(args: argparse.Namespace, argv: Sequence[str]) -> startup.Options:
+    quick = args.quick
+    return startup.Options(
+        runs=startup.QUICK_RUNS if quick else startup.FULL_RUNS,
+        idle_seconds=startup.QUICK_IDLE if quick else startup.FULL_IDLE,
+        bundle=args.bundle,
+        work_dir=args.work_dir,
+        command=" ".join(["python -m bench", *argv]),
+    )
 
 
 def turns_options(args: argparse.Namespace, argv: Sequence[str]) -> turns.Options:
@@ -155,6 +174,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         turns_report.main(turns_options(args, argv), None if args.no_write else args.output, log)
     if args.only in (None, "ui"):
         ui_report.main(ui_options(args, argv), None if args.no_write else args.output, log)
+    if args.only in (None, "startup"):
+        output = None if args.no_write else args.output
+        startup_report.main(startup_options(args, argv), output, log)
     return 0
 
 

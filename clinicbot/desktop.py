@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import importlib
 import json
 import logging
 import os
@@ -68,6 +69,7 @@ PROBE_ENV = "CLINICBOT_WINDOW_PROBE"
 SHOW_WAIT = 5.0  # how long a second launch waits for the running window to take its request
 POLL = 0.2
 # Qt platforms that need no display server (QT_QPA_PLATFORM=offscreen runs the smoke test).
+WEBVIEW2_URL = "https://go.microsoft.com/fwlink/p/?LinkId=2124703"
 _QT_HEADLESS_PLATFORMS = ("offscreen", "minimal", "vnc", "eglfs", "linuxfb", "vkkhrdisplay")
 
 
@@ -85,6 +87,12 @@ def unavailable_reason(env: Mapping[str, str] | None = None) -> str | None:
 
         if sys.platform == "linux":
             from qtpy import QtWebEngineWidgets  # noqa: F401
+        if sys.platform == "win32":
+            # Without the WebView2 runtime pywebview falls back to Internet Explorer's engine,
+            # which cannot run the staff UI (a blank window): serve headless instead.
+            winforms = importlib.import_module("webview.platforms.winforms")
+            if getattr(winforms, "renderer", None) != "edgechromium":
+                return f"the Microsoft Edge WebView2 runtime is not installed ({WEBVIEW2_URL})"
     except Exception as exc:
         return f"no window backend ({type(exc).__name__}: {exc})"
     return None
