@@ -65,6 +65,8 @@ SHOTS: list[tuple[str, str, object]] = [
     ("analytics", "#/analytics", None),
     ("trybot", "#/bot", trybot),
     ("settings", "#/settings", None),
+    ("health", "#/settings?section=health", None),
+    ("data", "#/settings?section=data", None),
     ("print", "#/print", None),
 ]
 
