@@ -352,7 +352,7 @@ def run_restore(settings: Settings, backup: Path) -> int:
     """``clinicbot restore FILE``: only while no clinicbot runs on the data directory."""
     from datetime import UTC, datetime
 
-    from clinicbot.services import backups
+    from clinicbot.services import backups, restore
 
     lock = _only_one(
         settings.lock_path,
@@ -362,7 +362,7 @@ def run_restore(settings: Settings, backup: Path) -> int:
     if lock is None:
         return 1
     try:
-        kept = backups.restore(settings.db_path, backup.expanduser().resolve(), datetime.now(UTC))
+        kept = restore.restore(settings.db_path, backup.expanduser().resolve(), datetime.now(UTC))
     except backups.BackupError as exc:
         print(f"clinicbot: {exc} Nothing was changed.", file=sys.stderr)
         return 1

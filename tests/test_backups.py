@@ -14,7 +14,7 @@ import pytest
 
 from clinicbot.db import connect, migrate
 from clinicbot.db.database import transaction
-from clinicbot.services import backups
+from clinicbot.services import backups, restore
 from tests.conftest import start_server
 
 NOW = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
@@ -85,7 +85,7 @@ def test_a_data_directory_with_spaces_and_hashes_in_its_name_works(tmp_path: Pat
     make_db(odd / "clinicbot.db", clinics=2)
     made = backups.make_backup(odd / "clinicbot.db", odd / "backups", NOW)
     assert count(made.path) == 2
-    backups.restore(odd / "clinicbot.db", made.path, NOW + timedelta(minutes=1))
+    restore.restore(odd / "clinicbot.db", made.path, NOW + timedelta(minutes=1))
     assert count(odd / "clinicbot.db") == 2
 
 
@@ -137,7 +137,7 @@ def test_restore_keeps_the_replaced_database_and_brings_the_backup_back(tmp_path
         make_db_more.execute("DELETE FROM clinics")
     make_db_more.close()
     assert count(db) == 0
-    kept = backups.restore(db, backup.path, NOW + timedelta(hours=1))
+    kept = restore.restore(db, backup.path, NOW + timedelta(hours=1))
     assert count(db) == 2
     assert kept.name.startswith("before-restore-") and count(kept) == 0
     backups.check(db)
@@ -149,7 +149,7 @@ def test_a_broken_backup_is_refused_and_nothing_changes(tmp_path: Path) -> None:
     broken = tmp_path / "clinicbot-20260101-000000.db"
     broken.write_bytes(b"not a database at all" * 100)
     with pytest.raises(backups.BackupError):
-        backups.restore(db, broken, NOW)
+        restore.restore(db, broken, NOW)
     assert count(db) == 3
 
 

@@ -19,7 +19,7 @@ import sqlite_utils
 from clinicbot.db import MIGRATIONS, Database, connect, migrate
 from clinicbot.db.database import transaction
 from clinicbot.demo import load_demo
-from clinicbot.services import backups
+from clinicbot.services import backups, restore
 from clinicbot.sessions import Session, Sessions
 from clinicbot.store import outbox
 from clinicbot.store.app_state import set_value
@@ -156,7 +156,7 @@ def test_a_live_restore_keeps_what_was_sent_since_and_the_replaced_database(
         )
     backup = backups.make_backup(path, tmp_path / "backups", NOW)
     conn.close()
-    before = backups.preview(path, backup.path)
+    before = restore.preview(path, backup.path)
     assert before.new_patients == before.new_appointments == before.erased_since == 0
 
     async def after_the_backup(db: Database) -> None:
@@ -193,13 +193,13 @@ def test_a_live_restore_keeps_what_was_sent_since_and_the_replaced_database(
 
         await db.write(happen)
 
-    async def run() -> tuple[backups.Restored, dict[str, Any]]:
+    async def run() -> tuple[restore.Restored, dict[str, Any]]:
         db = Database(path)
         try:
             await after_the_backup(db)
-            preview = backups.preview(path, backup.path)
+            preview = restore.preview(path, backup.path)
             assert preview.new_patients == 1 and preview.erased_since == 1
-            restored = await backups.restore_live(db, backup.path, NOW + timedelta(hours=1))
+            restored = await restore.restore_live(db, backup.path, NOW + timedelta(hours=1))
             seen = await db.read(_snapshot, visit)  # a reader of the pool, after the swap
             return restored, seen
         finally:
@@ -279,7 +279,7 @@ def test_an_older_schema_is_migrated_forward_on_restore(tmp_path: Path) -> None:
     async def run() -> list[str]:
         db = Database(path)
         try:
-            await backups.restore_live(db, old, NOW)
+            await restore.restore_live(db, old, NOW)
             return await db.read(lambda c: [r[0] for r in c.execute("SELECT id FROM clinics")])
         finally:
             db.close()
@@ -533,7 +533,7 @@ def test_the_stopped_restore_shares_the_carry_over_and_forgets_conversations(
     sessions.put(f"{clinic}:919800000001", Session(patient, clinic, b"{}"))
     sessions.close()
 
-    kept = backups.restore(path, backup.path, NOW + timedelta(minutes=5))  # clinicbot restore
+    kept = restore.restore(path, backup.path, NOW + timedelta(minutes=5))  # clinicbot restore
 
     backups.check(kept)
     conn = connect(path)

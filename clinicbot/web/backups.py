@@ -20,9 +20,9 @@ from clinicbot.services.backups import (
     BackupError,
     DailyBackups,
     list_backups,
-    preview,
     prune,
 )
+from clinicbot.services.restore import preview
 from clinicbot.web.params import Clock, errors
 
 BackupName = Annotated[str, Parameter(min_length=1, max_length=200)]
