@@ -191,25 +191,26 @@ def test_a_graph_outage_of_minutes_ends_with_every_reply_delivered_once(tmp_path
             wait_sent(conn, fake, patients, 30)
             before = len(fake.accepted)
 
+            # Two minutes and more: 50 s without a connection, 40 s of 503s, 35 s throttled.
             started = time.monotonic()
             fake.outage("refuse")  # the clinic's internet is down: no connection at all
             run.round()
             fake.wait_for(lambda: run.sender_state() == "retrying", 20, 0.2, "retrying")
-            while time.monotonic() - started < 25:
+            while time.monotonic() - started < 50:
                 run.round()
-                time.sleep(2)
+                time.sleep(4)  # as many messages as a patient sends in a chat
             assert len(fake.accepted) == before
             # Throttling first, so that nothing slips through while the modes change.
             fake.force_error(130429)  # every send refused for throughput, until cleared
             fake.end_outage()
             fake.outage("503")  # back, but Meta is unwell
-            while time.monotonic() - started < 45:
+            while time.monotonic() - started < 90:
                 run.round()
-                time.sleep(2)
+                time.sleep(4)  # as many messages as a patient sends in a chat
             fake.end_outage()  # no more 503s; still throttled
-            while time.monotonic() - started < 62:
+            while time.monotonic() - started < 125:
                 run.round()
-                time.sleep(2)
+                time.sleep(4)  # as many messages as a patient sends in a chat
             assert len(fake.accepted) == before  # still nothing new reached a patient
             attempts = conn.execute(
                 "SELECT max(attempts) FROM outbox WHERE kind != 'read'"
