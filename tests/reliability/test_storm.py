@@ -279,7 +279,7 @@ class MixedStorm:
 def test_kill_9_twenty_times_during_a_mixed_storm(
     tmp_path: Path, record_property: Callable[[str, object], None]
 ) -> None:
-    # Meta's per-patient pair limit would stretch the final drain to minutes; not the point here.
+    # The fake's own pair limit (Meta's refusals) off: the sender's limiter is enough here.
     with FakeWhatsApp(status_delay=0.01, webhook_retry=(0.05, 0.5), pair_burst=10**6) as fake:
         storm = MixedStorm(tmp_path, fake, seed=20261125)
         try:
@@ -299,7 +299,9 @@ def test_kill_9_twenty_times_during_a_mixed_storm(
             )
             every = [m.wamid for m in storm.ledger.messages]
             storm.wait_processed(every)
-            wait_sent(storm.conn, fake, storm.patients, 60)
+            # clinicbot keeps Meta's pair rate itself (45 at once, then one per 6 s to a
+            # patient): a chatty patient's last replies may take minutes to drain.
+            wait_sent(storm.conn, fake, storm.patients, 300)
             assert_every_reply_once_and_in_order(storm.conn, fake, storm.patients, every)
             storm.check_files()
             storm.check_no_double_send()
