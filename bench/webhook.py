@@ -568,7 +568,10 @@ def where_time_goes(run: WebhookRun) -> list[str]:
         f" group-committed insert on top of that cost the `group` baseline {g - f:.0f} µs more,"
         f" and clinicbot spends {c - g:.0f} µs beyond that on what only it does: Litestar's"
         " request handling, parsing every message, routing it to its clinic, a savepoint per"
-        " write.",
+        " write, and above all answering it: the bot's worker runs in the same process and"
+        " takes each stored message's turn (the conversation, its replies into the outbox)"
+        " while the acknowledgements go on, sharing the CPU and the one writer thread with"
+        " them. The baselines only store what they acknowledge.",
     ]
 
 
