@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import platform
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -273,3 +274,11 @@ def write_section(path: Path, name: str, body: str) -> None:
         text = text.rstrip("\n") + "\n\n" + block + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
+
+
+def publish(path: Path | None, name: str, body: str, log: Callable[[str], None]) -> None:
+    """Print a bench's section, and write it into ``path`` (docs/BENCHMARKS.md) unless None."""
+    print("\n" + body)
+    if path is not None:
+        write_section(path, name, body)
+        log(f"wrote the '{name}' section of {path}")

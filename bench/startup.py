@@ -30,7 +30,7 @@ import httpx
 
 from bench.report import Machine, machine
 from bench.runner import ROOT
-from bench.timing import percentile
+from bench.timing import Figure, figure
 
 SECTION = "startup"
 TOKEN = "bench-startup-token-not-a-secret"
@@ -73,28 +73,6 @@ class Options:
     window: bool = True  # also measure the desktop window's memory (Qt offscreen)
     work_dir: Path = ROOT / "bench" / ".work"
     command: str = "python -m bench --only startup"
-
-
-@dataclass(frozen=True)
-class Figure:
-    """Milliseconds over the measured starts."""
-
-    count: int
-    mean: float
-    p50: float
-    p95: float
-    max: float
-
-
-def figure(values: list[float]) -> Figure:
-    ordered = sorted(values)
-    return Figure(
-        count=len(ordered),
-        mean=sum(ordered) / len(ordered),
-        p50=percentile(ordered, 50),
-        p95=percentile(ordered, 95),
-        max=ordered[-1],
-    )
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,28 @@ def summarize(samples_ns: Sequence[int]) -> Summary:
 
 
 @dataclass(frozen=True)
+class Figure:
+    """Milliseconds over measured runs (UI rounds, starts): count, mean, p50, p95, max."""
+
+    count: int
+    mean: float
+    p50: float
+    p95: float
+    max: float
+
+
+def figure(values: Sequence[float]) -> Figure:
+    ordered = sorted(values)
+    return Figure(
+        count=len(ordered),
+        mean=sum(ordered) / len(ordered),
+        p50=percentile(ordered, 50),
+        p95=percentile(ordered, 95),
+        max=ordered[-1],
+    )
+
+
+@dataclass(frozen=True)
 class Pair:
     """An operation's latencies next to its baseline's, taken alternately."""
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.report import ms, write_section
+from bench.report import ms, publish
 from bench.timing import Summary
 from bench.turns import (
     AT_ONCE,
@@ -298,9 +298,5 @@ METHOD = [
 def main(options: Options, output: Path | None, log: Log) -> TurnsRun:
     """Run, print the section, and write it into ``output`` unless that is None."""
     result = run(options, log)
-    body = section(result)
-    print("\n" + body)
-    if output is not None:
-        write_section(output, SECTION, body)
-        log(f"wrote the '{SECTION}' section of {output}")
+    publish(output, SECTION, section(result), log)
     return result

@@ -35,7 +35,7 @@ from bench.report import Machine, machine
 from bench.runner import ROOT, pinned, placement
 from bench.runner import Options as RunnerOptions
 from bench.server import ServerProcess, start_server
-from bench.timing import percentile
+from bench.timing import Figure, figure
 from bench.ui_page import SearchCase, Session
 from clinicbot.db import connect
 
@@ -90,28 +90,6 @@ class Options:
     work_dir: Path = ROOT / "bench" / ".work"
     pin: bool = True
     command: str = "python -m bench --only ui"
-
-
-@dataclass(frozen=True)
-class Figure:
-    """Milliseconds over the measured rounds."""
-
-    count: int
-    mean: float
-    p50: float
-    p95: float
-    max: float
-
-
-def figure(values: list[float]) -> Figure:
-    ordered = sorted(values)
-    return Figure(
-        count=len(ordered),
-        mean=sum(ordered) / len(ordered),
-        p50=percentile(ordered, 50),
-        p95=percentile(ordered, 95),
-        max=ordered[-1],
-    )
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from bench.report import ms, write_section
+from bench.report import ms, publish
 from bench.ui import (
     ANALYTICS_YEAR,
     BASELINES,
@@ -167,9 +167,5 @@ METHOD = [
 
 def main(options: Options, output: Path | None, log: Log) -> UiRun:
     result = run(options, log)
-    body = section(result)
-    print("\n" + body)
-    if output is not None:
-        write_section(output, SECTION, body)
-        log(f"wrote the '{SECTION}' section of {output}")
+    publish(output, SECTION, section(result), log)
     return result

@@ -26,7 +26,7 @@ from pathlib import Path
 import uvicorn
 
 from bench.api import staff_client
-from bench.report import Machine, machine, ms, write_section
+from bench.report import Machine, machine, ms, publish
 from bench.runner import ROOT, pinned, placement
 from bench.server import SERVE, ServerProcess, _drain, _environment, _pin
 from bench.timing import Summary, summarize
@@ -656,9 +656,5 @@ METHOD = [
 def main(options: Options, output: Path | None, log: Log) -> WebhookRun:
     """Run, print the section, and write it into ``output`` unless that is None."""
     result = run(options, log)
-    body = section(result)
-    print("\n" + body)
-    if output is not None:
-        write_section(output, SECTION, body)
-        log(f"wrote the '{SECTION}' section of {output}")
+    publish(output, SECTION, section(result), log)
     return result

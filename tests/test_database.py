@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -94,7 +95,29 @@ def test_pragmas(tmp_path: Path, db: Database) -> None:
         )
 
     got = asyncio.run(db.read(pragmas))
-    erasing = asyncio.run(db.write(lambda c: c.execute("PRAGMA secure_delete").fetchone()[0]))
     db.close()
     assert got == ("wal", 2, 1)  # synchronous=FULL is 2
-    assert erasing == 1  # the writer zeroes what it deletes (an erased patient is gone)
+
+
+def test_writing_connections_zero_what_they_delete(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An erased patient must not linger in free pages. Debian's SQLite zeroes deleted
+    bytes by default (built with SQLITE_SECURE_DELETE), the SQLite inside Python on Windows
+    and macOS does not: so start from a connection where it is off, as it is there."""
+    plain_connect = sqlite3.connect
+
+    def default_off(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        conn: sqlite3.Connection = plain_connect(*args, **kwargs)
+        conn.execute("PRAGMA secure_delete = OFF")
+        return conn
+
+    monkeypatch.setattr(sqlite3, "connect", default_off)
+    writer = connect(tmp_path / "x.db")
+    reader = connect(tmp_path / "x.db", read_only=True)
+    try:
+        assert writer.execute("PRAGMA secure_delete").fetchone()[0] == 1
+        assert reader.execute("PRAGMA secure_delete").fetchone()[0] == 0  # never deletes
+    finally:
+        writer.close()
+        reader.close()

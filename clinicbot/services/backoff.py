@@ -1,7 +1,10 @@
-"""Retry delays with jitter, shared by the relay poller and the tunnel's restarts."""
+"""Retry delays with jitter, shared by the relay poller and the tunnel's restarts; and the
+pause of the periodic tasks (reminders, backups, retention) that a stop cuts short."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import random
 
 FIRST_DELAY, MAX_DELAY = 1.0, 60.0
@@ -22,3 +25,10 @@ class Backoff:
 
     def reset(self) -> None:
         self.failures = 0
+
+
+async def pause(stop: asyncio.Event, seconds: float) -> bool:
+    """Wait ``seconds``, or less if ``stop`` is set meanwhile; return whether it is set."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+    return stop.is_set()

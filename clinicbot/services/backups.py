@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from clinicbot.db import Database
 from clinicbot.errors import Conflict, InvalidInput, NotFound
+from clinicbot.services.backoff import pause
 
 if TYPE_CHECKING:
     from clinicbot.services.restore import Restored
@@ -284,11 +285,7 @@ class DailyBackups:
 
     async def run(self, stop: asyncio.Event) -> None:
         wait = self.delay
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), wait)
-            if stop.is_set():
-                return
+        while not await pause(stop, wait):
             wait = self.CHECK_EVERY
             try:
                 made = await asyncio.to_thread(self.run_once)

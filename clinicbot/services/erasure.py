@@ -10,9 +10,10 @@ unchanged. That record is not active, so ``total_patients`` (active records) dro
 the clinic no longer has this person as a patient. Erasures are audited by time and
 numbers, never by who.
 
-The database part is one write, run with ``PRAGMA secure_delete`` so the freed bytes are
-zeroed; then :func:`scrub_files` truncates the WAL (old page images) and vacuums the session
-store. Backups made before still hold the patient until they age out (a year at most).
+The database part is one write; every writing connection has ``PRAGMA secure_delete`` on
+(``clinicbot.db.connect``), so the freed bytes are zeroed; then :func:`scrub_files`
+truncates the WAL (old page images) and vacuums the session store. Backups made before
+still hold the patient until they age out (a year at most).
 
 An erasure is refused (409, in words) while the patient has an upcoming confirmed
 appointment, unless the caller asks to cancel it, and while anything of theirs is still
@@ -57,11 +58,6 @@ class Erased(msgspec.Struct, frozen=True):
 
     report: ErasureReport
     session_keys: list[str]
-
-
-def secure_deletes(conn: sqlite3.Connection) -> None:
-    """Zero what is deleted from now on, on this connection (the writer's)."""
-    conn.execute("PRAGMA secure_delete = ON")
 
 
 def _senders(conn: sqlite3.Connection, patient: Patient) -> list[str]:
@@ -200,7 +196,6 @@ def erase_patient(
     conn: sqlite3.Connection, patient_id: str, now: datetime, *, cancel_upcoming: bool = False
 ) -> Erased:
     """Erase the patient in this transaction (see the module's docstring)."""
-    secure_deletes(conn)
     patient = get_patient(conn, patient_id)
     if conn.execute("SELECT erased_at FROM patients WHERE id = ?", [patient.id]).fetchone()[0]:
         raise Conflict("This record is already the anonymous remains of an erased patient.")

@@ -13,7 +13,6 @@ reminder whose appointment was cancelled or moved meanwhile.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import sqlite3
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from clinicbot.conversation.texts import reminder as reminder_reply
 from clinicbot.conversation.texts import when as when_text
 from clinicbot.db import Database
 from clinicbot.domain import Clinic
+from clinicbot.services.backoff import pause
 from clinicbot.store.clinics import list_clinics
 from clinicbot.store.outbox import enqueue
 from clinicbot.store.rows import stamp
@@ -200,5 +200,4 @@ class ReminderScheduler:
                     self._on_queued()
             except sqlite3.Error:
                 log.exception("reminders could not be queued this round")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self._interval)
+            await pause(stop, self._interval)

@@ -12,14 +12,13 @@ structure remain. A message not yet answered, or not yet sent (queued, sending, 
 and waiting for staff to resend it), is never touched. Each row is marked
 (``text_removed_at``) so the daily pass reads only the rows it has not done.
 
-Removal runs in batches, each one short write, with ``PRAGMA secure_delete`` on so the
-old text is zeroed in the file rather than left in free space.
+Removal runs in batches, each one short write; the writer has ``PRAGMA secure_delete`` on
+(``clinicbot.db.connect``), so the old text is zeroed in the file rather than left in free space.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import sqlite3
 from collections.abc import Callable
@@ -30,7 +29,7 @@ import msgspec
 
 from clinicbot.db import Database
 from clinicbot.errors import InvalidInput
-from clinicbot.services.erasure import secure_deletes
+from clinicbot.services.backoff import pause
 from clinicbot.store.app_state import get_value, set_value
 from clinicbot.store.rows import stamp
 
@@ -143,7 +142,6 @@ def _raw_bodies(conn: sqlite3.Connection, cutoff: datetime, at: str) -> int:
 
 def remove_batch(conn: sqlite3.Connection, days: int, now: datetime) -> RemovedCounts:
     """One write's worth: up to ``BATCH`` rows of each kind older than ``days``."""
-    secure_deletes(conn)
     cutoff, text, at = now - timedelta(days=days), note(days), stamp(now)
     return RemovedCounts(
         _inbound(conn, cutoff, text, at),
@@ -185,11 +183,7 @@ class RetentionTask:
 
     async def run(self, stop: asyncio.Event) -> None:
         wait = self.delay
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), wait)
-            if stop.is_set():
-                return
+        while not await pause(stop, wait):
             wait = self.CHECK_EVERY
             try:
                 if await self.due():
