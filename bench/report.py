@@ -105,8 +105,14 @@ def ms(value: float) -> str:
     return f"{value:.2f}" if value < 10 else f"{value:.1f}"
 
 
-def _yes(met: bool) -> str:
+def verdict(met: bool) -> str:
+    """A target's verdict in a report's list: **met** or **NOT met**."""
     return "**met**" if met else "**NOT met**"
+
+
+def met_word(met: bool) -> str:
+    """A target's verdict in a table cell."""
+    return "met" if met else "NOT met"
 
 
 def latency_table(latencies: list[Latency]) -> list[str]:
@@ -162,14 +168,14 @@ def verdicts(results: Results) -> list[str]:
         worst = max((r.pair.work.p99 for r in results.latencies if r.what == what), default=0.0)
         extra = f"; worst row {ms(worst)} ms" if what == SEARCH else ""
         lines.append(
-            f"- {what}: p99 < {target:g} ms — {_yes(row.met)} "
+            f"- {what}: p99 < {target:g} ms — {verdict(row.met)} "
             f"(HTTP p99 {ms(row.pair.work.p99)} ms{extra})"
         )
     if results.bookings:
         rates = ", ".join(f"{t.per_second:.0f}/s at {t.concurrency}" for t in results.bookings)
         lines.append(
             f"- bookings: ≥ {BOOKINGS_TARGET:g}/s with no overlap — "
-            f"{_yes(results.bookings_met())} ({rates}; {results.overlaps} overlaps)"
+            f"{verdict(results.bookings_met())} ({rates}; {results.overlaps} overlaps)"
         )
     return lines
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.report import ms, publish
+from bench.report import met_word, ms, publish, verdict
 from bench.startup import (
     BASELINES,
     IDLE_TARGET_MB,
@@ -26,14 +26,6 @@ COMMANDS = {
 }
 
 
-def _yes(met: bool) -> str:
-    return "**met**" if met else "**NOT met**"
-
-
-def _word(met: bool) -> str:
-    return "met" if met else "NOT met"
-
-
 def _mb(value: float | None) -> str:
     return "–" if value is None else f"{value:.1f}"
 
@@ -49,14 +41,14 @@ def verdicts(result: StartupRun) -> list[str]:
         target = TARGETS_MS[s.what]
         lines.append(
             f"- cold start to the first API answer, {s.what} < {target / 1000:g} s — "
-            f"p50 {_yes(s.met('p50'))} ({ms(s.work.p50)} ms); "
-            f"p95 {_yes(s.met('p95'))} ({ms(s.work.p95)} ms)"
+            f"p50 {verdict(s.met('p50'))} ({ms(s.work.p50)} ms); "
+            f"p95 {verdict(s.met('p95'))} ({ms(s.work.p95)} ms)"
         )
     idle = _idle(result)
     if idle:
         figures = "; ".join(f"{f.what.split(', ')[-1]} RSS {f.memory.rss:.1f} MB" for f in idle)
         met = all(f.memory.rss < IDLE_TARGET_MB for f in idle)
-        lines.append(f"- idle server memory < {IDLE_TARGET_MB:g} MB — {_yes(met)} ({figures})")
+        lines.append(f"- idle server memory < {IDLE_TARGET_MB:g} MB — {verdict(met)} ({figures})")
     return lines
 
 
@@ -73,7 +65,7 @@ def start_table(starts: list[Start]) -> list[str]:
             f"| {COMMANDS[s.what]} | {w.count} | {ms(w.mean)} | {ms(w.p50)} | {ms(w.p95)} "
             f"| {ms(w.max)} | {BASELINES[s.what]} | {ms(b.p50)} | {ms(b.p95)} "
             f"| {w.p50 / b.p50:.1f} | {w.p95 / b.p95:.1f} | < {s.target:g} "
-            f"| {_word(s.met('p50'))} | {_word(s.met('p95'))} | {ms(s.first_ms)} |"
+            f"| {met_word(s.met('p50'))} | {met_word(s.met('p95'))} | {ms(s.first_ms)} |"
         )
     return lines
 

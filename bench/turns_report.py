@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.report import ms, publish
+from bench.report import ms, publish, verdict
 from bench.timing import Summary
 from bench.turns import (
     AT_ONCE,
@@ -27,10 +27,6 @@ DESCRIPTIONS = {
     BARE: "bare baseline",
     BARE_RATED: f"bare baseline held to {META_RATE} replies/s",
 }
-
-
-def _yes(met: bool) -> str:
-    return "**met**" if met else "**NOT met**"
 
 
 def _duration(seconds: float) -> str:
@@ -111,14 +107,14 @@ def verdicts(run: TurnsRun) -> list[str]:
             continue
         lines.append(
             f"- turn p99 < {TARGET_P99_MS:g} ms, {run.scale.patients} patients {plan.pace.name} "
-            f"— {_yes(cb.latency.p99 < TARGET_P99_MS)} (p99 {ms(cb.latency.p99)} ms, "
+            f"— {verdict(cb.latency.p99 < TARGET_P99_MS)} (p99 {ms(cb.latency.p99)} ms, "
             f"p50 {ms(cb.latency.p50)} ms)"
             + (" — the target as the issue words it" if plan.pace == AT_ONCE else "")
         )
     booked = [s for s in run.served if s.server == CLINICBOT]
     lines.append(
         f"- every patient booked within {run.scale.max_turns} messages, no overlap, every turn "
-        f"answered, no reply sent twice — {_yes(run.ok)} ("
+        f"answered, no reply sent twice — {verdict(run.ok)} ("
         + "; ".join(f"{s.pace.name}: {s.booked} of {s.patients} booked" for s in booked)
         + ")"
     )

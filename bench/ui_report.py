@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from bench.report import ms, publish
+from bench.report import met_word, ms, publish, verdict
 from bench.ui import (
     ANALYTICS_YEAR,
     BASELINES,
@@ -38,17 +38,9 @@ SHORT = {
 }
 
 
-def _yes(met: bool) -> str:
-    return "**met**" if met else "**NOT met**"
-
-
 def _before(load: float) -> str:
     """Words for a load the bench did not make: it was there before the bench started."""
     return ": other work shared the machine" if load > 1.0 else ""
-
-
-def _word(met: bool) -> str:
-    return "met" if met else "NOT met"
 
 
 def _limit(target_ms: float) -> str:
@@ -67,7 +59,9 @@ def verdicts(result: UiRun) -> list[str]:
             figures = ", ".join(
                 f"{SHORT[m.what]} {ms(getattr(m.work, statistic))} ms" for m in found
             )
-            judged.append(f"{statistic} {_yes(all(m.met(statistic) for m in found))} ({figures})")
+            judged.append(
+                f"{statistic} {verdict(all(m.met(statistic) for m in found))} ({figures})"
+            )
         lines.append(f"- {goal} < {_limit(target)} — {'; '.join(judged)}")
     return lines
 
@@ -84,8 +78,8 @@ def table(figures: list[Measured]) -> list[str]:
         lines.append(
             f"| {m.what} | {w.count} | {ms(w.mean)} | {ms(w.p50)} | {ms(w.p95)} | {ms(w.max)} "
             f"| {BASELINES[m.what]} | {ms(b.p50)} | {ms(b.p95)} | {w.p50 / b.p50:.1f} "
-            f"| {w.p95 / b.p95:.1f} | < {m.target:g} | {_word(m.met('p50'))} "
-            f"| {_word(m.met('p95'))} |"
+            f"| {w.p95 / b.p95:.1f} | < {m.target:g} | {met_word(m.met('p50'))} "
+            f"| {met_word(m.met('p95'))} |"
         )
     return lines
 

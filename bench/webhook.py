@@ -26,7 +26,7 @@ from pathlib import Path
 import uvicorn
 
 from bench.api import staff_client
-from bench.report import Machine, machine, ms, publish
+from bench.report import Machine, machine, ms, publish, verdict
 from bench.runner import ROOT, pinned, placement
 from bench.server import SERVE, ServerProcess, _drain, _environment, _pin
 from bench.timing import Summary, summarize
@@ -448,10 +448,6 @@ def _met(met: bool) -> str:
     return "met" if met else "NOT met"
 
 
-def _yes(met: bool) -> str:
-    return "**met**" if met else "**NOT met**"
-
-
 def _senders(n: int) -> str:
     return f"{n} sender" if n == 1 else f"{n} senders"
 
@@ -499,14 +495,14 @@ def verdicts(run: WebhookRun) -> list[str]:
     stored_ok = run.stored is not None and run.stored.ok
     return [
         f"- ≥ {TARGET_RATE:,.0f} acknowledged messages/s — "
-        f"{_yes(all(r.per_second >= TARGET_RATE for r in rates))} ("
+        f"{verdict(all(r.per_second >= TARGET_RATE for r in rates))} ("
         + ", ".join(f"{r.per_second:,.0f}/s at {r.senders}" for r in rates)
         + ")",
         f"- ≥ {TARGET_RATIO:g} × the bare baseline — "
-        f"{_yes(all(x >= TARGET_RATIO for x in ratios))} ("
+        f"{verdict(all(x >= TARGET_RATIO for x in ratios))} ("
         + ", ".join(f"{x:.2f} at {n}" for x, n in zip(ratios, run.senders, strict=True))
         + ")",
-        f"- every acknowledged message stored exactly once — {_yes(stored_ok)}",
+        f"- every acknowledged message stored exactly once — {verdict(stored_ok)}",
     ]
 
 
