@@ -25,6 +25,7 @@ from bench.results import (
     Results,
     Throughput,
 )
+from bench.timing import Figure
 
 SECTION = "core"
 FILE_HEADER = """# Benchmarks
@@ -288,3 +289,25 @@ def publish(path: Path | None, name: str, body: str, log: Callable[[str], None])
     if path is not None:
         write_section(path, name, body)
         log(f"wrote the '{name}' section of {path}")
+
+
+# A table of figures (``bench.timing.Figure``) each against its baseline and a target on p50
+# and p95, shared by the UI and start-up reports: the header, its rule, and a row's cells.
+FIGURE_HEADER = (
+    "| what | n | mean | p50 | p95 | max | baseline | base p50 | base p95 | ×p50 | ×p95 "
+    "| target | p50 | p95 |"
+)
+FIGURE_RULE = (
+    "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | --- "
+    "| --- |"
+)
+
+
+def figure_row(what: str, work: Figure, base: Figure, baseline: str, target: float) -> str:
+    """One row of that table (more cells may follow its closing bar)."""
+    w, b = work, base
+    return (
+        f"| {what} | {w.count} | {ms(w.mean)} | {ms(w.p50)} | {ms(w.p95)} | {ms(w.max)} "
+        f"| {baseline} | {ms(b.p50)} | {ms(b.p95)} | {w.p50 / b.p50:.1f} | {w.p95 / b.p95:.1f} "
+        f"| < {target:g} | {met_word(w.p50 < target)} | {met_word(w.p95 < target)} |"
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench.report import met_word, ms, publish, verdict
+from bench.report import FIGURE_HEADER, FIGURE_RULE, figure_row, ms, publish, verdict
 from bench.startup import (
     BASELINES,
     IDLE_TARGET_MB,
@@ -54,19 +54,12 @@ def verdicts(result: StartupRun) -> list[str]:
 
 def start_table(starts: list[Start]) -> list[str]:
     lines = [
-        "| what | n | mean | p50 | p95 | max | baseline | base p50 | base p95 | ×p50 | ×p95 "
-        "| target | p50 | p95 | first start (empty data dir, `--demo`) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: "
-        "| --- | --- | ---: |",
+        FIGURE_HEADER + " first start (empty data dir, `--demo`) |",
+        FIGURE_RULE + " ---: |",
     ]
     for s in starts:
-        w, b = s.work, s.base
-        lines.append(
-            f"| {COMMANDS[s.what]} | {w.count} | {ms(w.mean)} | {ms(w.p50)} | {ms(w.p95)} "
-            f"| {ms(w.max)} | {BASELINES[s.what]} | {ms(b.p50)} | {ms(b.p95)} "
-            f"| {w.p50 / b.p50:.1f} | {w.p95 / b.p95:.1f} | < {s.target:g} "
-            f"| {met_word(s.met('p50'))} | {met_word(s.met('p95'))} | {ms(s.first_ms)} |"
-        )
+        row = figure_row(COMMANDS[s.what], s.work, s.base, BASELINES[s.what], s.target)
+        lines.append(f"{row} {ms(s.first_ms)} |")
     return lines
 
 

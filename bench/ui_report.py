@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from bench.report import met_word, ms, publish, verdict
+from bench.report import FIGURE_HEADER, FIGURE_RULE, figure_row, ms, publish, verdict
 from bench.ui import (
     ANALYTICS_YEAR,
     BASELINES,
@@ -67,20 +67,9 @@ def verdicts(result: UiRun) -> list[str]:
 
 
 def table(figures: list[Measured]) -> list[str]:
-    lines = [
-        "| what | n | mean | p50 | p95 | max | baseline | base p50 | base p95 | ×p50 | ×p95 "
-        "| target | p50 | p95 |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: | --- "
-        "| --- |",
-    ]
+    lines = [FIGURE_HEADER, FIGURE_RULE]
     for m in figures:
-        w, b = m.work, m.base
-        lines.append(
-            f"| {m.what} | {w.count} | {ms(w.mean)} | {ms(w.p50)} | {ms(w.p95)} | {ms(w.max)} "
-            f"| {BASELINES[m.what]} | {ms(b.p50)} | {ms(b.p95)} | {w.p50 / b.p50:.1f} "
-            f"| {w.p95 / b.p95:.1f} | < {m.target:g} | {met_word(m.met('p50'))} "
-            f"| {met_word(m.met('p95'))} |"
-        )
+        lines.append(figure_row(m.what, m.work, m.base, BASELINES[m.what], m.target))
     return lines
 
 
